@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// Set with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func init() {
+	register(&command{
+		name:    "version",
+		summary: "print the version",
+		usage:   "Usage: podtemplate version\n",
+		run: func(ctx context.Context, a *app, args []string) error {
+			c := commands["version"]
+			fs := newFlagSet(c, a.stderr)
+			if err := parseFlags(c, fs, a, args); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "podtemplate %s (commit %s, %s)\n", version, buildCommit(), runtime.Version())
+			return nil
+		},
+	})
+}
+
+// buildCommit is the -ldflags commit, else the VCS revision Go recorded.
+func buildCommit() string {
+	if commit != "" {
+		return commit
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return s.Value[:12]
+			}
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,409 @@
+// Package build turns rendered templates into services: a podlike
+// controller whose labels carry the pod's components, and job services with
+// their restart policy, mode and labels.
+package build
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/podtemplate/podtemplate/transform/config"
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/merge"
+	"github.com/podtemplate/podtemplate/transform/render"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultControllerImage is the podlike controller image used when neither
+// a pod template nor --controller-image names one.
+const DefaultControllerImage = "rycus86/podlike:0.5.1"
+
+// MainComponent is the main component's name when no transformer names it.
+const MainComponent = "app"
+
+// DockerSocket is the volume every controller needs to manage its components.
+const DockerSocket = "/var/run/docker.sock:/var/run/docker.sock:ro"
+
+// ListA are the service keys copied to the controller.
+var ListA = []string{"configs", "credential_spec", "deploy", "dns", "dns_search", "domainname",
+	"entrypoint", "env_file", "environment", "expose", "extra_hosts", "healthcheck", "hostname",
+	"ipc", "isolation", "labels", "logging", "mac_address", "networks", "pid", "ports",
+	"privileged", "read_only", "secrets", "shm_size", "stdin_open", "stop_grace_period",
+	"tmpfs", "tty", "ulimits", "user", "volumes", "working_dir"}
+
+// ListB are the service keys copied to the main component.
+var ListB = []string{"blkio_config", "cap_add", "cap_drop", "command", "cpu_count", "cpu_percent",
+	"cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
+	"device_cgroup_rules", "devices", "entrypoint", "env_file", "environment", "group_add",
+	"healthcheck", "image", "isolation", "labels", "logging", "mem_limit", "mem_reservation",
+	"mem_swappiness", "memswap_limit", "oom_kill_disable", "oom_score_adj", "pids_limit",
+	"privileged", "read_only", "runtime", "security_opt", "shm_size", "stdin_open",
+	"stop_grace_period", "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits",
+	"user", "userns_mode", "volumes", "working_dir"}
+
+// Renderer executes a template source for a service.
+type Renderer struct {
+	Engine *render.Engine
+	Data   map[string]any // .Service, .Args, .Project, .Job
+	Svc    string
+}
+
+func (r *Renderer) mapping(src *config.Source) (*yaml.Node, error) {
+	m, err := r.Engine.Mapping(src.Key(), r.Data)
+	if err != nil {
+		return nil, r.wrap(src, err)
+	}
+	return m, nil
+}
+
+func (r *Renderer) wrap(src *config.Source, err error) error {
+	if d, ok := err.(*diag.Error); ok {
+		if d.File == "" {
+			d.File, d.Line, d.Column = src.Pos.File, src.Pos.Line, src.Pos.Column
+		}
+		d.WithService(r.Svc).WithTemplate(r.Engine.Name(src.Key()))
+		return d
+	}
+	return src.Pos.Wrap(err, "").WithService(r.Svc).WithTemplate(r.Engine.Name(src.Key()))
+}
+
+func (r *Renderer) errorf(src *config.Source, format string, args ...any) error {
+	return r.wrap(src, &diag.Error{Msg: fmt.Sprintf(format, args...)})
+}
+
+// oneRoot renders src and returns its single root key and value; ok is false
+// when the template rendered nothing.
+func (r *Renderer) oneRoot(src *config.Source, kind string) (name string, val *yaml.Node, ok bool, err error) {
+	m, err := r.mapping(src)
+	if err != nil {
+		return "", nil, false, err
+	}
+	pairs := yamlx.Pairs(m)
+	switch len(pairs) {
+	case 0:
+		return "", nil, false, nil
+	case 1:
+	default:
+		keys := make([]string, len(pairs))
+		for i, p := range pairs {
+			keys[i] = p.Key.Value
+		}
+		return "", nil, false, r.errorf(src, "a %s template must render one root key, got %d (%s)", kind, len(pairs), strings.Join(keys, ", "))
+	}
+	v, err := r.definition(src, pairs[0].Key.Value, pairs[0].Value)
+	return pairs[0].Key.Value, v, err == nil, err
+}
+
+// definition checks that a root key's value is a mapping (null is empty).
+func (r *Renderer) definition(src *config.Source, name string, v *yaml.Node) (*yaml.Node, error) {
+	v = yamlx.Resolve(v)
+	if yamlx.IsNull(v) {
+		return yamlx.Map(), nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return nil, r.errorf(src, "%q is %s; expected a mapping (a service definition)", name, yamlx.KindName(v))
+	}
+	return v, nil
+}
+
+// PodInput is what BuildPod needs.
+type PodInput struct {
+	Name            string
+	Service         *yaml.Node // effective (flattened) service mapping
+	Pod             *config.Pod
+	R               *Renderer
+	ControllerImage string
+}
+
+// BuildPod returns the controller service that replaces the service.
+func BuildPod(in PodInput) (*yaml.Node, error) {
+	svc, p, r := in.Service, in.Pod, in.R
+	var ctrl *yaml.Node
+	for _, src := range p.Pod {
+		_, v, ok, err := r.oneRoot(src, "pod")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			ctrl = merge.Into(ctrl, v)
+		}
+	}
+	if ctrl == nil {
+		ctrl = yamlx.Map(yamlx.Str("command"), yamlx.Str("-logs"))
+	}
+	copyKeys(ctrl, svc, ListA)
+	copyKeys(ctrl, svc, []string{"depends_on"})
+	for _, kv := range yamlx.Pairs(svc) {
+		if strings.HasPrefix(kv.Key.Value, "x-") && yamlx.Get(ctrl, kv.Key.Value) == nil {
+			yamlx.Set(ctrl, kv.Key.Value, yamlx.Copy(kv.Value))
+		}
+	}
+	if yamlx.Get(ctrl, "image") == nil {
+		image := in.ControllerImage
+		if image == "" {
+			image = DefaultControllerImage
+		}
+		yamlx.Set(ctrl, "image", yamlx.Str(image))
+	}
+	if err := addSocket(ctrl); err != nil {
+		return nil, &diag.Error{Service: in.Name, Msg: err.Error()}
+	}
+
+	comps, order, err := components(in)
+	if err != nil {
+		return nil, err
+	}
+	inits, err := initComponents(in)
+	if err != nil {
+		return nil, err
+	}
+	copies, copyOrder, err := copyLists(in, comps)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range order {
+		if err := checkDependsOn(comps[name]); err != nil {
+			return nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("component %q: %v", name, err)}
+		}
+	}
+	for i, c := range inits {
+		if err := checkDependsOn(c); err != nil {
+			return nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("init component %d: %v", i+1, err)}
+		}
+	}
+	labels := load.ListToMap(yamlx.Get(ctrl, "labels"))
+	sort.Strings(order)
+	for _, name := range order {
+		if err := setLabel(labels, "pod.component."+name, comps[name]); err != nil {
+			return nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("component %q", name), Err: err}
+		}
+	}
+	if len(inits) > 0 {
+		if err := setLabel(labels, "pod.init.components", yamlx.Seq(inits...)); err != nil {
+			return nil, &diag.Error{Service: in.Name, Msg: "init components", Err: err}
+		}
+	}
+	sort.Strings(copyOrder)
+	for _, name := range copyOrder {
+		if err := setLabel(labels, "pod.copy."+name, copies[name]); err != nil {
+			return nil, &diag.Error{Service: in.Name, Msg: "copy", Err: err}
+		}
+	}
+	yamlx.Set(ctrl, "labels", labels)
+	return ctrl, nil
+}
+
+// setLabel stores v as the YAML text of label key.
+func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
+	text, err := Marshal(v)
+	if err != nil {
+		return err
+	}
+	yamlx.Set(labels, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: text, Style: yaml.LiteralStyle})
+	return nil
+}
+
+// copyKeys copies keys from src to dst where dst does not set them.
+func copyKeys(dst, src *yaml.Node, keys []string) {
+	for _, k := range keys {
+		if v := yamlx.Get(src, k); v != nil && yamlx.Get(dst, k) == nil {
+			yamlx.Set(dst, k, yamlx.Copy(v))
+		}
+	}
+}
+
+func addSocket(ctrl *yaml.Node) error {
+	vols := yamlx.Resolve(yamlx.Get(ctrl, "volumes"))
+	if vols == nil || yamlx.IsNull(vols) {
+		yamlx.Set(ctrl, "volumes", yamlx.Seq(yamlx.Str(DockerSocket)))
+		return nil
+	}
+	if vols.Kind != yaml.SequenceNode {
+		return fmt.Errorf("controller volumes is %s; expected a list", yamlx.KindName(vols))
+	}
+	for _, v := range vols.Content {
+		v = yamlx.Resolve(v)
+		src := v.Value
+		if v.Kind == yaml.MappingNode {
+			src, _ = yamlx.Scalar(yamlx.Get(v, "source"))
+		}
+		if strings.HasPrefix(src, "/var/run/docker.sock") {
+			return nil
+		}
+	}
+	vols.Content = append(vols.Content, yamlx.Str(DockerSocket))
+	return nil
+}
+
+// components renders the main component and the additional ones.
+func components(in PodInput) (map[string]*yaml.Node, []string, error) {
+	r := in.R
+	mainName := MainComponent
+	var main *yaml.Node
+	for _, src := range in.Pod.Transformer {
+		name, v, ok, err := r.oneRoot(src, "transformer")
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			continue
+		}
+		if main == nil {
+			mainName = name
+		}
+		main = merge.Into(main, v)
+	}
+	if main == nil {
+		main = yamlx.Map()
+	}
+	copyKeys(main, in.Service, ListB)
+	comps := map[string]*yaml.Node{mainName: main}
+	order := []string{mainName}
+	for _, src := range in.Pod.Templates {
+		m, err := r.mapping(src)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, kv := range yamlx.Pairs(m) {
+			name := kv.Key.Value
+			v, err := r.definition(src, name, kv.Value)
+			if err != nil {
+				return nil, nil, err
+			}
+			if name == mainName {
+				return nil, nil, r.errorf(src, "component %q has the name of the main component; rename it (two components of one pod cannot share a name)", name)
+			}
+			if have, ok := comps[name]; ok {
+				comps[name] = merge.Into(have, v)
+				continue
+			}
+			comps[name] = v
+			order = append(order, name)
+		}
+	}
+	return comps, order, nil
+}
+
+func initComponents(in PodInput) ([]*yaml.Node, error) {
+	var out []*yaml.Node
+	for _, src := range in.Pod.Init {
+		_, v, ok, err := in.R.oneRoot(src, "init")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// copyLists renders the copy templates into source:target lists per
+// component, in the order the templates give.
+func copyLists(in PodInput, comps map[string]*yaml.Node) (map[string]*yaml.Node, []string, error) {
+	r := in.R
+	lists := map[string]*yaml.Node{}
+	var order []string
+	for _, src := range in.Pod.Copy {
+		m, err := r.mapping(src)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, kv := range yamlx.Pairs(m) {
+			name := kv.Key.Value
+			if _, ok := comps[name]; !ok {
+				return nil, nil, r.errorf(src, "copy names component %q, which the pod does not have (components: %s)", name, strings.Join(config.SortedNames(comps), ", "))
+			}
+			items, err := copyItems(kv.Value)
+			if err != nil {
+				return nil, nil, r.errorf(src, "copy for %q: %v", name, err)
+			}
+			if lists[name] == nil {
+				lists[name] = yamlx.Seq()
+				order = append(order, name)
+			}
+			lists[name].Content = append(lists[name].Content, items...)
+		}
+	}
+	return lists, order, nil
+}
+
+func copyItems(v *yaml.Node) ([]*yaml.Node, error) {
+	v = yamlx.Resolve(v)
+	switch v.Kind {
+	case yaml.ScalarNode:
+		if yamlx.IsNull(v) {
+			return nil, nil
+		}
+		return []*yaml.Node{yamlx.Str(v.Value)}, nil
+	case yaml.SequenceNode:
+		var out []*yaml.Node
+		for _, it := range v.Content {
+			s, ok := yamlx.Scalar(it)
+			if !ok {
+				return nil, fmt.Errorf("list item is %s; expected a source:target string", yamlx.KindName(it))
+			}
+			out = append(out, yamlx.Str(s))
+		}
+		return out, nil
+	case yaml.MappingNode:
+		var out []*yaml.Node
+		for _, kv := range yamlx.Pairs(v) {
+			t, ok := yamlx.Scalar(kv.Value)
+			if !ok {
+				return nil, fmt.Errorf("target of %q is %s; expected a path", kv.Key.Value, yamlx.KindName(kv.Value))
+			}
+			out = append(out, yamlx.Str(kv.Key.Value+":"+t))
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("expected a string, a list or a source: target mapping")
+}
+
+// checkDependsOn accepts the Compose v2 forms only.
+func checkDependsOn(comp *yaml.Node) error {
+	d := yamlx.Resolve(yamlx.Get(comp, "depends_on"))
+	if d == nil || yamlx.IsNull(d) {
+		return nil
+	}
+	switch d.Kind {
+	case yaml.SequenceNode:
+		for _, it := range d.Content {
+			if _, ok := yamlx.Scalar(it); !ok {
+				return fmt.Errorf("depends_on items must be component names")
+			}
+		}
+		return nil
+	case yaml.MappingNode:
+		for _, kv := range yamlx.Pairs(d) {
+			c := yamlx.Get(kv.Value, "condition")
+			if c == nil {
+				continue
+			}
+			switch c.Value {
+			case "service_started", "service_healthy":
+			default:
+				return fmt.Errorf("depends_on %q: condition %q is not supported; use service_started or service_healthy", kv.Key.Value, c.Value)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("depends_on must be a list of names or a mapping")
+}
+
+// Marshal renders a node as YAML text indented by two spaces.
+func Marshal(n *yaml.Node) (string, error) {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return "", err
+	}
+	if err := enc.Close(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,499 @@
+// Package config is the second stage: it collects the x-podlike and x-jobs
+// configuration from both levels (top level and service level) of every
+// input file, decodes it with positions, removes the extension fields from
+// the trees, and merges args with the spec's precedence.
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// Extension field names.
+const (
+	PodlikeKey = "x-podlike"
+	JobsKey    = "x-jobs"
+)
+
+// Job modes.
+const (
+	ModeRestartNone   = "restart-none"
+	ModeReplicatedJob = "replicated-job"
+	ModeGlobalJob     = "global-job"
+)
+
+// Pod is the x-podlike configuration of one service.
+type Pod struct {
+	Service     string
+	Pos         diag.Pos // first place that configures it
+	Pod         []*Source
+	Init        []*Source
+	Transformer []*Source
+	Templates   []*Source
+	Copy        []*Source
+	Args        map[string]any // merged, --set not yet applied
+
+	serviceLevel, topLevel podParts
+}
+
+type podParts struct {
+	pod, init, transformer, templates, copy []*Source
+	args                                    map[string]any
+}
+
+// Job is the x-jobs configuration of one job.
+type Job struct {
+	Name        string
+	Pos         diag.Pos
+	InServices  bool // configures an existing service (else creates one)
+	Mode        string
+	Completions int
+	Attempts    int
+	Timeout     string
+	Schedule    string
+	Templates   []*Source
+	Args        map[string]any
+
+	setCompletions bool
+	service, top   jobParts
+}
+
+type jobParts struct {
+	templates []*Source
+	args      map[string]any
+	opts      map[string]*yaml.Node
+	optFile   map[string]string
+}
+
+// Options describes a job to its templates as .Job.
+type Options struct {
+	Name        string
+	Mode        string
+	Completions int
+	Attempts    int
+	Timeout     string
+	Schedule    string
+}
+
+// Options returns the job's options for templates.
+func (j *Job) Options() Options {
+	return Options{Name: j.Name, Mode: j.Mode, Completions: j.Completions, Attempts: j.Attempts, Timeout: j.Timeout, Schedule: j.Schedule}
+}
+
+// Config is everything the extension fields of all files say.
+type Config struct {
+	Pods     map[string]*Pod
+	PodOrder []string // services in the order first seen
+	Jobs     map[string]*Job
+	JobOrder []string
+	Library  []*Source // named-template libraries (x-podlike.library)
+
+	podGlobal, jobGlobal map[string]any
+}
+
+// Collect decodes the extension fields of files and removes them from the
+// trees. It reports every problem it finds as a diag.List.
+func Collect(files []*load.File) (*Config, error) {
+	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}}
+	var errs diag.List
+	for _, f := range files {
+		services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
+		if services != nil && services.Kind == yaml.MappingNode {
+			for _, p := range yamlx.Pairs(services) {
+				svc := yamlx.Resolve(p.Value)
+				if svc == nil || svc.Kind != yaml.MappingNode {
+					continue
+				}
+				if k, v := yamlx.GetKey(svc, PodlikeKey); k != nil {
+					errs.Add(diag.Service(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+				}
+				if k, v := yamlx.GetKey(svc, JobsKey); k != nil {
+					errs.Add(diag.Service(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+				}
+			}
+		}
+		if k, v := yamlx.GetKey(f.Root, PodlikeKey); k != nil {
+			errs.Add(c.topLevel(f, k, v, PodlikeKey))
+		}
+		if k, v := yamlx.GetKey(f.Root, JobsKey); k != nil {
+			errs.Add(c.topLevel(f, k, v, JobsKey))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Strip removes the extension fields from every file's tree. Aliases into
+// the removed fields are expanded first so they stay valid.
+func Strip(files []*load.File) {
+	for _, f := range files {
+		var removed []*yaml.Node
+		if services := yamlx.Resolve(yamlx.Get(f.Root, "services")); services != nil && services.Kind == yaml.MappingNode {
+			for _, p := range yamlx.Pairs(services) {
+				svc := yamlx.Resolve(p.Value)
+				if svc == nil || svc.Kind != yaml.MappingNode {
+					continue
+				}
+				for _, key := range []string{PodlikeKey, JobsKey} {
+					if _, v := yamlx.GetKey(svc, key); v != nil {
+						removed = append(removed, v)
+					}
+				}
+			}
+		}
+		for _, key := range []string{PodlikeKey, JobsKey} {
+			if _, v := yamlx.GetKey(f.Root, key); v != nil {
+				removed = append(removed, v)
+			}
+		}
+		ExpandAliasesInto(f.Root, removed)
+		if services := yamlx.Resolve(yamlx.Get(f.Root, "services")); services != nil && services.Kind == yaml.MappingNode {
+			for i := 1; i < len(services.Content); i += 2 {
+				svc := yamlx.Resolve(services.Content[i])
+				if svc != nil && svc.Kind == yaml.MappingNode {
+					yamlx.Delete(svc, PodlikeKey)
+					yamlx.Delete(svc, JobsKey)
+				}
+			}
+		}
+		yamlx.Delete(f.Root, PodlikeKey)
+		yamlx.Delete(f.Root, JobsKey)
+	}
+}
+
+// ExpandAliasesInto replaces every alias in root that points into one of the
+// removed subtrees with a copy of its target, so removing them leaves no
+// dangling alias.
+func ExpandAliasesInto(root *yaml.Node, removed []*yaml.Node) {
+	if len(removed) == 0 {
+		return
+	}
+	gone := map[*yaml.Node]bool{}
+	for _, r := range removed {
+		yamlx.Walk(r, func(n *yaml.Node) { gone[n] = true })
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if gone[n] {
+			return
+		}
+		for i, c := range n.Content {
+			if c.Kind == yaml.AliasNode && gone[c.Alias] {
+				cp := yamlx.Copy(c.Alias)
+				cp.HeadComment, cp.LineComment, cp.FootComment = c.HeadComment, c.LineComment, c.FootComment
+				n.Content[i] = cp
+				continue
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+}
+
+func (c *Config) topLevel(f *load.File, key, val *yaml.Node, ext string) error {
+	val = yamlx.Resolve(val)
+	if yamlx.IsNull(val) {
+		return nil
+	}
+	if val.Kind != yaml.MappingNode {
+		return f.Pos(key).Errorf("top-level %s is %s; expected a mapping of service names (and args)", ext, yamlx.KindName(val))
+	}
+	var errs diag.List
+	for _, p := range yamlx.Pairs(val) {
+		name := p.Key.Value
+		switch {
+		case name == "args":
+			args, err := decodeArgs(f, p.Value)
+			if err != nil {
+				errs.Add(err)
+				continue
+			}
+			if ext == PodlikeKey {
+				c.podGlobal = MergeArgs(c.podGlobal, args)
+			} else {
+				c.jobGlobal = MergeArgs(c.jobGlobal, args)
+			}
+		case name == "library" && ext == PodlikeKey:
+			srcs, err := decodeSources(f.Name, f.Dir, p.Value)
+			errs.Add(err)
+			c.Library = append(c.Library, srcs...)
+		case ext == PodlikeKey:
+			errs.Add(diag.Service(c.podEntry(f, name, p.Key, p.Value, false), name))
+		default:
+			errs.Add(diag.Service(c.jobEntry(f, name, p.Key, p.Value, false), name))
+		}
+	}
+	return errs.Err()
+}
+
+var podKeys = []string{"pod", "init", "transformer", "templates", "copy", "args"}
+
+func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, serviceLevel bool) error {
+	p := c.Pods[service]
+	if p == nil {
+		p = &Pod{Service: service, Pos: f.Pos(key)}
+		c.Pods[service] = p
+		c.PodOrder = append(c.PodOrder, service)
+	}
+	parts := &p.topLevel
+	if serviceLevel {
+		parts = &p.serviceLevel
+	}
+	val = yamlx.Resolve(val)
+	if yamlx.IsNull(val) {
+		return nil
+	}
+	if val.Kind != yaml.MappingNode {
+		return f.Pos(val).Errorf("x-podlike is %s; expected a mapping with %s", yamlx.KindName(val), strings.Join(podKeys, ", "))
+	}
+	var errs diag.List
+	for _, kv := range yamlx.Pairs(val) {
+		var dst *[]*Source
+		switch kv.Key.Value {
+		case "pod":
+			dst = &parts.pod
+		case "init":
+			dst = &parts.init
+		case "transformer":
+			dst = &parts.transformer
+		case "templates":
+			dst = &parts.templates
+		case "copy":
+			dst = &parts.copy
+		case "args":
+			args, err := decodeArgs(f, kv.Value)
+			if err != nil {
+				errs.Add(err)
+				continue
+			}
+			parts.args = MergeArgs(parts.args, args)
+			continue
+		default:
+			errs.Add(f.Pos(kv.Key).Errorf("unknown x-podlike key %q; expected one of %s", kv.Key.Value, strings.Join(podKeys, ", ")))
+			continue
+		}
+		srcs, err := decodeSources(f.Name, f.Dir, kv.Value)
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		*dst = append(*dst, srcs...)
+	}
+	return errs.Err()
+}
+
+var jobKeys = []string{"mode", "completions", "attempts", "timeout", "schedule", "templates", "args"}
+
+func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, serviceLevel bool) error {
+	j := c.Jobs[name]
+	if j == nil {
+		j = &Job{Name: name, Pos: f.Pos(key)}
+		c.Jobs[name] = j
+		c.JobOrder = append(c.JobOrder, name)
+	}
+	parts := &j.top
+	if serviceLevel {
+		parts = &j.service
+	}
+	val = yamlx.Resolve(val)
+	if yamlx.IsNull(val) {
+		return nil
+	}
+	if val.Kind != yaml.MappingNode {
+		return f.Pos(val).Errorf("x-jobs entry is %s; expected a mapping with %s", yamlx.KindName(val), strings.Join(jobKeys, ", "))
+	}
+	var errs diag.List
+	for _, kv := range yamlx.Pairs(val) {
+		switch kv.Key.Value {
+		case "templates":
+			srcs, err := decodeSources(f.Name, f.Dir, kv.Value)
+			errs.Add(err)
+			parts.templates = append(parts.templates, srcs...)
+		case "args":
+			args, err := decodeArgs(f, kv.Value)
+			errs.Add(err)
+			parts.args = MergeArgs(parts.args, args)
+		case "mode", "completions", "attempts", "timeout", "schedule":
+			if parts.opts == nil {
+				parts.opts, parts.optFile = map[string]*yaml.Node{}, map[string]string{}
+			}
+			parts.opts[kv.Key.Value] = yamlx.Resolve(kv.Value)
+			parts.optFile[kv.Key.Value] = f.Name
+		default:
+			errs.Add(f.Pos(kv.Key).Errorf("unknown x-jobs key %q; expected one of %s", kv.Key.Value, strings.Join(jobKeys, ", ")))
+		}
+	}
+	return errs.Err()
+}
+
+func decodeArgs(f *load.File, n *yaml.Node) (map[string]any, error) {
+	n = yamlx.Resolve(n)
+	if yamlx.IsNull(n) {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, f.Pos(n).Errorf("args is %s; expected a mapping", yamlx.KindName(n))
+	}
+	var m map[string]any
+	if err := yamlx.Flatten(n).Decode(&m); err != nil {
+		return nil, f.Pos(n).Wrap(err, "args")
+	}
+	return m, nil
+}
+
+// MergeArgs merges higher into lower: mappings key by key, anything else
+// from higher replaces lower. Neither input is modified.
+func MergeArgs(lower, higher map[string]any) map[string]any {
+	if len(higher) == 0 {
+		return lower
+	}
+	out := make(map[string]any, len(lower)+len(higher))
+	for k, v := range lower {
+		out[k] = v
+	}
+	for k, v := range higher {
+		hm, hok := v.(map[string]any)
+		lm, lok := out[k].(map[string]any)
+		if hok && lok {
+			out[k] = MergeArgs(lm, hm)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Finish resolves what needs the merged stack: that top-level entries name
+// existing services (x-podlike) or can create one (x-jobs), the final
+// template lists and args (cmdline applied last), and the job options.
+func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error {
+	var errs diag.List
+	for _, name := range c.PodOrder {
+		p := c.Pods[name]
+		if !services[name] {
+			if _, isJob := c.Jobs[name]; !isJob {
+				errs.Add(p.Pos.Errorf("x-podlike names service %q, which is not defined in services", name).WithService(name))
+				continue
+			}
+		}
+		s, t := p.serviceLevel, p.topLevel
+		p.Pod = concat(s.pod, t.pod)
+		p.Init = concat(s.init, t.init)
+		p.Transformer = concat(s.transformer, t.transformer)
+		p.Templates = concat(s.templates, t.templates)
+		p.Copy = concat(s.copy, t.copy)
+		p.Args = MergeArgs(MergeArgs(MergeArgs(c.podGlobal, t.args), s.args), cmdline)
+	}
+	for _, name := range c.JobOrder {
+		j := c.Jobs[name]
+		j.InServices = services[name]
+		j.Templates = concat(j.service.templates, j.top.templates)
+		j.Args = MergeArgs(MergeArgs(MergeArgs(c.jobGlobal, j.top.args), j.service.args), cmdline)
+		if !j.InServices && len(j.Templates) == 0 {
+			errs.Add(j.Pos.Errorf("x-jobs names %q, which is not a service, and gives no templates to create it from", name).WithService(name))
+			continue
+		}
+		errs.Add(diag.Service(j.decodeOptions(), name))
+	}
+	return errs.Err()
+}
+
+func concat(a, b []*Source) []*Source {
+	if len(b) == 0 {
+		return a
+	}
+	return append(append([]*Source(nil), a...), b...)
+}
+
+// cronParser reads schedules the way crazy-max/swarm-cronjob does.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func (j *Job) decodeOptions() error {
+	opt := func(key string) (*yaml.Node, diag.Pos) {
+		if n, ok := j.service.opts[key]; ok {
+			return n, diag.At(j.service.optFile[key], n)
+		}
+		if n, ok := j.top.opts[key]; ok {
+			return n, diag.At(j.top.optFile[key], n)
+		}
+		return nil, diag.Pos{}
+	}
+	var errs diag.List
+	j.Mode, j.Completions, j.Attempts = ModeRestartNone, 1, 1
+	if n, pos := opt("mode"); n != nil {
+		switch n.Value {
+		case ModeRestartNone, ModeReplicatedJob, ModeGlobalJob:
+			j.Mode = n.Value
+		default:
+			errs.Add(pos.Errorf("unknown job mode %q; expected restart-none, replicated-job or global-job", n.Value))
+		}
+	}
+	intOpt := func(key string, dst *int) bool {
+		n, pos := opt(key)
+		if n == nil {
+			return false
+		}
+		v, err := strconv.Atoi(n.Value)
+		if err != nil || n.Kind != yaml.ScalarNode {
+			errs.Add(pos.Errorf("%s must be a whole number, got %q", key, n.Value))
+			return true
+		}
+		if v < 1 {
+			errs.Add(pos.Errorf("%s must be at least 1, got %d", key, v))
+			return true
+		}
+		*dst = v
+		return true
+	}
+	j.setCompletions = intOpt("completions", &j.Completions)
+	intOpt("attempts", &j.Attempts)
+	if j.setCompletions && j.Mode == ModeGlobalJob {
+		n, pos := opt("completions")
+		_ = n
+		errs.Add(pos.Errorf("completions cannot be set for a global-job: it runs one task on every node"))
+	}
+	if n, pos := opt("timeout"); n != nil && !yamlx.IsNull(n) {
+		d, err := time.ParseDuration(n.Value)
+		switch {
+		case err != nil:
+			errs.Add(pos.Errorf("timeout %q is not a duration; expected e.g. 90s, 10m or 1h30m", n.Value))
+		case d <= 0:
+			errs.Add(pos.Errorf("timeout must be positive, got %q", n.Value))
+		default:
+			j.Timeout = n.Value
+		}
+	}
+	if n, pos := opt("schedule"); n != nil && !yamlx.IsNull(n) {
+		if _, err := cronParser.Parse(n.Value); err != nil {
+			errs.Add(pos.Errorf("invalid cron schedule %q: %v", n.Value, err))
+		} else if j.Mode != ModeRestartNone {
+			errs.Add(pos.Errorf("schedule works with mode restart-none only (swarm-cronjob scales a replicated service), not %s", j.Mode))
+		} else {
+			j.Schedule = n.Value
+		}
+	}
+	return errs.Err()
+}
+
+// SortedNames returns the keys of m sorted.
+func SortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,192 @@
+// Package emit is the last stage: it prepares the edited node tree for
+// `docker stack deploy` (merge-key tags, relative paths, $ escaping) and
+// writes it as YAML or JSON.
+package emit
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// Options says how to finish the tree.
+type Options struct {
+	// InDir is where the input's relative paths resolve (docker stack
+	// deploy's working directory for the input); OutDir is where the
+	// output will be deployed from. Paths are rewritten when they differ.
+	InDir, OutDir string
+	// EscapeDollars turns every $ in a value into $$: the input was
+	// interpolated, so what is left is literal and must survive the
+	// deploy's own interpolation.
+	EscapeDollars bool
+}
+
+// Finish edits the output tree root (the top-level mapping) in place.
+func Finish(root *yaml.Node, opts Options) {
+	seen := map[*yaml.Node]bool{}
+	yamlx.Walk(root, func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == yamlx.MergeKey && k.Tag == "!!merge" {
+					k.Tag = "" // else yaml.v3 writes "!!merge <<"
+				}
+			}
+		}
+	})
+	if opts.InDir != "" && opts.OutDir != "" && filepath.Clean(opts.InDir) != filepath.Clean(opts.OutDir) {
+		rewritePaths(root, opts.InDir, opts.OutDir, seen)
+	}
+	if opts.EscapeDollars {
+		escape(root, false, map[*yaml.Node]bool{})
+	}
+}
+
+func escape(n *yaml.Node, isKey bool, seen map[*yaml.Node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !isKey && strings.Contains(n.Value, "$") {
+			n.Value = strings.ReplaceAll(n.Value, "$", "$$")
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			escape(n.Content[i], true, seen)
+			escape(n.Content[i+1], false, seen)
+		}
+	default:
+		for _, c := range n.Content {
+			escape(c, false, seen)
+		}
+	}
+}
+
+// rewritePaths keeps bind-mount sources, env_file and the file: of configs
+// and secrets pointing at the same files from OutDir.
+func rewritePaths(root *yaml.Node, in, out string, seen map[*yaml.Node]bool) {
+	fix := func(n *yaml.Node, bind bool) {
+		n = yamlx.Resolve(n)
+		if n == nil || n.Kind != yaml.ScalarNode || seen[n] {
+			return
+		}
+		if p, ok := rebase(n.Value, in, out, bind); ok {
+			n.Value = p
+			seen[n] = true
+		}
+	}
+	for _, svc := range yamlx.Pairs(yamlx.Get(root, "services")) {
+		for _, v := range seqItems(yamlx.Get(svc.Value, "volumes")) {
+			switch v.Kind {
+			case yaml.ScalarNode:
+				if seen[v] {
+					continue
+				}
+				src, rest, ok := strings.Cut(v.Value, ":")
+				if !ok {
+					continue
+				}
+				if p, ok := rebase(src, in, out, true); ok {
+					v.Value = p + ":" + rest
+					seen[v] = true
+				}
+			case yaml.MappingNode:
+				if t, _ := yamlx.Scalar(yamlx.Get(v, "type")); t == "bind" {
+					fix(yamlx.Get(v, "source"), true)
+				}
+			}
+		}
+		envFile := yamlx.Get(svc.Value, "env_file")
+		if yamlx.IsSeq(envFile) {
+			for _, e := range seqItems(envFile) {
+				if e.Kind == yaml.MappingNode {
+					fix(yamlx.Get(e, "path"), false)
+				} else {
+					fix(e, false)
+				}
+			}
+		} else {
+			fix(envFile, false)
+		}
+	}
+	for _, section := range []string{"configs", "secrets"} {
+		for _, p := range yamlx.Pairs(yamlx.Get(root, section)) {
+			fix(yamlx.Get(p.Value, "file"), false)
+		}
+	}
+}
+
+func seqItems(n *yaml.Node) []*yaml.Node {
+	n = yamlx.Resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		out[i] = yamlx.Resolve(c)
+	}
+	return out
+}
+
+// rebase rewrites relative path p from in to out. A bind source must start
+// with "." to be a path rather than a volume name.
+func rebase(p, in, out string, bind bool) (string, bool) {
+	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "~") || strings.Contains(p, "$") {
+		return "", false
+	}
+	if bind && !strings.HasPrefix(p, ".") {
+		return "", false
+	}
+	rel, err := filepath.Rel(out, filepath.Join(in, p))
+	if err != nil {
+		return filepath.Join(in, p), true
+	}
+	if !strings.HasPrefix(rel, ".") || rel == "." {
+		rel = "./" + rel
+	}
+	if rel == "./." {
+		rel = "."
+	}
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(rel, "/") {
+		rel += "/"
+	}
+	return rel, true
+}
+
+// Format is an output format.
+type Format string
+
+// Formats.
+const (
+	YAML Format = "yaml"
+	JSON Format = "json"
+)
+
+// Encode writes the document as YAML (two-space indent) or JSON.
+func Encode(doc *yaml.Node, format Format) ([]byte, error) {
+	switch format {
+	case JSON:
+		b, err := yamlx.JSON(doc, "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(b, '\n'), nil
+	case YAML, "":
+		var b bytes.Buffer
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		if err := enc.Encode(doc); err != nil {
+			return nil, err
+		}
+		if err := enc.Close(); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	}
+	return nil, fmt.Errorf("unknown format %q; expected yaml or json", format)
+}

@@ -1,0 +1,92 @@
+package load
+
+import (
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/template"
+	"gopkg.in/yaml.v3"
+)
+
+// Interpolate substitutes ${VAR}, ${VAR:-default}, ${VAR:?err} and $$ in
+// every scalar value of f, as docker stack config does, in place. Keys are
+// left alone, as Compose does.
+func Interpolate(f *File, env map[string]string, warn func(string)) error {
+	missing := map[string]bool{}
+	lookup := func(name string) (string, bool) {
+		v, ok := env[name]
+		if !ok {
+			missing[name] = true
+		}
+		return v, ok
+	}
+	seen := map[*yaml.Node]bool{}
+	var err error
+	var walk func(n *yaml.Node, isKey bool)
+	walk = func(n *yaml.Node, isKey bool) {
+		if n == nil || err != nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		switch n.Kind {
+		case yaml.ScalarNode:
+			if isKey || !strings.Contains(n.Value, "$") {
+				return
+			}
+			out, serr := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
+			if serr != nil {
+				err = substituteError(f, n, serr)
+				return
+			}
+			if out != n.Value {
+				n.Value = out
+				// A plain scalar is re-typed by its new text, as Compose
+				// casts interpolated values (replicas: ${N} is a number).
+				if n.Style == 0 || n.Style == yaml.TaggedStyle {
+					n.Tag = ""
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i], true)
+				walk(n.Content[i+1], false)
+			}
+		default:
+			for _, c := range n.Content {
+				walk(c, false)
+			}
+		}
+	}
+	walk(f.Root, false)
+	if err != nil {
+		return err
+	}
+	if warn != nil && len(missing) > 0 {
+		names := make([]string, 0, len(missing))
+		for n := range missing {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			warn("the " + n + " variable is not set; defaulting to a blank string (" + f.Name + ")")
+		}
+	}
+	return nil
+}
+
+func substituteError(f *File, n *yaml.Node, err error) error {
+	var req *template.MissingRequiredError
+	var reqv template.MissingRequiredError
+	var inv *template.InvalidTemplateError
+	var invv template.InvalidTemplateError
+	switch {
+	case errors.As(err, &req):
+		return f.Pos(n).Errorf("%s", req.Error())
+	case errors.As(err, &reqv):
+		return f.Pos(n).Errorf("%s", reqv.Error())
+	case errors.As(err, &inv), errors.As(err, &invv):
+		return f.Pos(n).Errorf("invalid variable syntax in %q (write $$ for a literal $)", n.Value)
+	}
+	return f.Pos(n).Wrap(err, "interpolation failed")
+}

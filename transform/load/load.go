@@ -1,0 +1,204 @@
+// Package load is the first stage: it reads the Compose files, parses each
+// into a gopkg.in/yaml.v3 node tree (kept for emitting, so the output keeps
+// the user's order, quoting and comments), interpolates variables in place,
+// merges several files the way `docker stack deploy -c a -c b` does, and
+// builds compose-go's typed project for templates.
+package load
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// Options says what to load.
+type Options struct {
+	Files         []string          // paths; "-" reads Stdin
+	Stdin         io.Reader         // used for "-"
+	Env           map[string]string // variables for interpolation
+	NoInterpolate bool              // leave ${VAR} for the deploy to resolve
+	Cwd           string            // base for stdin and relative paths; os.Getwd when empty
+}
+
+// File is one parsed input file.
+type File struct {
+	Name string     // as given on the command line ("-" for stdin)
+	Dir  string     // absolute folder its relative paths resolve against
+	Root *yaml.Node // the top-level mapping
+	Doc  *yaml.Node // the document node holding Root (and its comments)
+}
+
+// Pos returns the position of n in f.
+func (f *File) Pos(n *yaml.Node) diag.Pos { return diag.At(f.Name, n) }
+
+// Files reads and parses every input file, interpolating variables unless
+// NoInterpolate. Missing variables are reported through warn.
+func Files(opts Options, warn func(string)) ([]*File, error) {
+	if len(opts.Files) == 0 {
+		return nil, &diag.Error{Msg: "no input files: give one with -c FILE, as an argument, or - for stdin"}
+	}
+	cwd := opts.Cwd
+	if cwd == "" {
+		var err error
+		if cwd, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	stdinUsed := false
+	var files []*File
+	for _, name := range opts.Files {
+		var data []byte
+		var err error
+		dir := cwd
+		if name == "-" {
+			if stdinUsed {
+				return nil, &diag.Error{File: "-", Msg: "stdin (-) given more than once"}
+			}
+			stdinUsed = true
+			if opts.Stdin == nil {
+				opts.Stdin = os.Stdin
+			}
+			data, err = io.ReadAll(opts.Stdin)
+		} else {
+			path := name
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(cwd, path)
+			}
+			dir = filepath.Dir(path)
+			data, err = os.ReadFile(path)
+		}
+		if err != nil {
+			return nil, &diag.Error{File: name, Msg: "cannot read the file", Err: unwrapPathError(err)}
+		}
+		f, err := Parse(name, dir, data)
+		if err != nil {
+			return nil, err
+		}
+		if !opts.NoInterpolate {
+			if err := Interpolate(f, opts.Env, warn); err != nil {
+				return nil, err
+			}
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse parses one Compose file held in data.
+func Parse(name, dir string, data []byte) (*File, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &diag.Error{File: name, Msg: "the file is empty; expected a Compose mapping with services"}
+		}
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &diag.Error{File: name, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document; a stack file holds exactly one"}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	root := yamlx.Body(&doc)
+	if root == nil || yamlx.IsNull(root) {
+		return nil, &diag.Error{File: name, Msg: "the file is empty; expected a Compose mapping with services"}
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, diag.At(name, root).Errorf("the top level is %s; expected a mapping with services", yamlx.KindName(root))
+	}
+	if err := checkKeys(name, root); err != nil {
+		return nil, err
+	}
+	return &File{Name: name, Dir: dir, Root: root, Doc: &doc}, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 syntax error into a positioned diag.Error.
+func yamlError(name string, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &diag.Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &diag.Error{File: name, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
+}
+
+func trimYAMLPrefix(s string) string {
+	if len(s) > 6 && s[:6] == "yaml: " {
+		return s[6:]
+	}
+	return s
+}
+
+// checkKeys rejects mappings with non-scalar or duplicate keys, which yaml.v3
+// accepts at the node level but Compose does not.
+func checkKeys(name string, n *yaml.Node) error {
+	seen := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node, depth int) error
+	walk = func(n *yaml.Node, depth int) error {
+		if n == nil || seen[n] {
+			return nil
+		}
+		seen[n] = true
+		if depth > maxDepth {
+			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth)
+		}
+		if n.Kind == yaml.MappingNode {
+			keys := make(map[string]bool, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode {
+					return diag.At(name, k).Errorf("mapping key is %s; expected a string", yamlx.KindName(k))
+				}
+				if yamlx.IsMergeKey(k) {
+					continue
+				}
+				if keys[k.Value] {
+					return diag.At(name, k).Errorf("duplicate key %q", k.Value)
+				}
+				keys[k.Value] = true
+			}
+		}
+		for _, c := range n.Content {
+			if err := walk(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(n, 0)
+}
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 200
+
+// Describe names the input for messages.
+func Describe(files []*File) string {
+	if len(files) == 1 {
+		return files[0].Name
+	}
+	return fmt.Sprintf("%d files", len(files))
+}

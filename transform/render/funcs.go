@@ -1,0 +1,199 @@
+package render
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// Blocked lists the sprig functions templates do not get: they read the
+// environment, the network or the clock, draw random numbers, or otherwise
+// give different output on different runs. A template fetched from another
+// team must not read CI secrets, and output must be reproducible.
+var Blocked = []string{
+	// environment and network
+	"env", "expandenv", "getHostByName",
+	// clock
+	"now", "date", "date_in_zone", "dateInZone", "date_modify", "dateModify",
+	"must_date_modify", "mustDateModify", "htmlDate", "htmlDateInZone",
+	"ago", "toDate", "mustToDate",
+	// randomness
+	"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes",
+	"randInt", "uuidv4", "shuffle", "bcrypt", "htpasswd", "encryptAES",
+	"genPrivateKey", "genCA", "genCAWithKey", "genSelfSignedCert",
+	"genSelfSignedCertWithKey", "genSignedCert", "genSignedCertWithKey",
+}
+
+// maxRange bounds the lists until/untilStep/seq/repeat may build, so a
+// template cannot exhaust memory.
+const maxRange = 100000
+
+// baseFuncs is sprig minus Blocked plus podlike's functions; include and tpl
+// are bound per engine.
+func baseFuncs() template.FuncMap {
+	f := sprig.TxtFuncMap()
+	for _, name := range Blocked {
+		delete(f, name)
+	}
+	untilStep := f["untilStep"].(func(int, int, int) []int)
+	repeat := f["repeat"].(func(int, string) string)
+	extra := template.FuncMap{
+		"yaml":       toYAML,
+		"toYaml":     toYAML,
+		"fromYaml":   fromYAML,
+		"notEmpty":   func(v any) bool { return !isEmpty(v) },
+		"startsWith": func(prefix, s string) bool { return strings.HasPrefix(s, prefix) },
+		"replace":    replace,
+		"required":   required,
+		"keys":       sortedKeys,
+		"values":     sortedValues,
+		"until": func(n int) ([]int, error) {
+			if n > maxRange || n < -maxRange {
+				return nil, fmt.Errorf("until %d: more than %d items", n, maxRange)
+			}
+			return untilStep(0, n, sign(n)), nil
+		},
+		"untilStep": func(start, stop, step int) ([]int, error) {
+			if step != 0 && (stop-start)/step > maxRange {
+				return nil, fmt.Errorf("untilStep: more than %d items", maxRange)
+			}
+			return untilStep(start, stop, step), nil
+		},
+		"repeat": func(n int, s string) (string, error) {
+			if n*len(s) > maxOutput {
+				return "", fmt.Errorf("repeat: result larger than %d bytes", maxOutput)
+			}
+			return repeat(n, s), nil
+		},
+	}
+	for k, v := range extra {
+		f[k] = v
+	}
+	delete(f, "seq") // seq has no bound and a shell-like interface; until covers it
+	return f
+}
+
+func sign(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return 1
+}
+
+func toYAML(v any) (string, error) {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(string(b), "\n"), nil
+}
+
+func fromYAML(s string) (map[string]any, error) {
+	var m map[string]any
+	err := yaml.Unmarshal([]byte(s), &m)
+	return m, err
+}
+
+// replace accepts podlike's "replace OLD NEW N STR" and sprig's
+// "replace OLD NEW STR".
+func replace(old, new string, rest ...any) (string, error) {
+	switch len(rest) {
+	case 1:
+		return strings.ReplaceAll(fmt.Sprint(rest[0]), old, new), nil
+	case 2:
+		n, ok := toInt(rest[0])
+		if !ok {
+			return "", fmt.Errorf("replace: count %v is not a number", rest[0])
+		}
+		return strings.Replace(fmt.Sprint(rest[1]), old, new, n), nil
+	}
+	return "", fmt.Errorf("replace: expected OLD NEW [N] STRING, got %d arguments", 2+len(rest))
+}
+
+func toInt(v any) (int, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(rv.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int(rv.Uint()), true
+	}
+	return 0, false
+}
+
+func required(msg string, v any) (any, error) {
+	if isEmpty(v) {
+		return nil, fmt.Errorf("%s", msg)
+	}
+	return v, nil
+}
+
+// isEmpty matches sprig's empty.
+func isEmpty(v any) bool {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return true
+	}
+	switch rv.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return rv.Len() == 0
+	case reflect.Bool:
+		return !rv.Bool()
+	case reflect.Complex64, reflect.Complex128:
+		return rv.Complex() == 0
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return rv.Float() == 0
+	case reflect.Interface, reflect.Ptr:
+		return rv.IsNil()
+	case reflect.Struct:
+		return rv.IsZero()
+	}
+	return false
+}
+
+// sortedKeys is sprig's keys with a stable order.
+func sortedKeys(dicts ...map[string]any) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range dicts {
+		for k := range d {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sortedValues is sprig's values in key order.
+func sortedValues(d map[string]any) []any {
+	keys := sortedKeys(d)
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = d[k]
+	}
+	return out
+}
+
+// FuncNames lists every function a template can call, sorted.
+func FuncNames() []string {
+	f := baseFuncs()
+	f["include"], f["tpl"] = nil, nil
+	names := make([]string, 0, len(f))
+	for k := range f {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,209 @@
+// Package render is the template stage: it parses every template source
+// once into one template set (so {{ define }} blocks are shared across the
+// run, as library files need), executes templates with .Service, .Args,
+// .Project and .Job, and parses each result as a YAML mapping.
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// maxOutput caps one template execution's output, so a looping template
+// fails with a clear error instead of exhausting memory.
+const maxOutput = 16 << 20
+
+// Engine renders parsed templates. Execution is safe for concurrent use.
+type Engine struct {
+	root   *template.Template
+	names  map[string]string // source key -> template name
+	strict bool
+}
+
+// Source is a template to parse: its key, a display name and its text.
+type Source struct {
+	Key, Name, Body string
+}
+
+// New parses every source into one set. strict makes a missing key an
+// error instead of empty.
+func New(sources []Source, strict bool) (*Engine, error) {
+	e := &Engine{names: map[string]string{}, strict: strict}
+	missing := "missingkey=zero"
+	if strict {
+		missing = "missingkey=error"
+	}
+	funcs := baseFuncs()
+	funcs["include"] = e.include
+	funcs["tpl"] = e.tpl
+	e.root = template.New("").Funcs(funcs).Option(missing)
+	sort.Slice(sources, func(i, j int) bool { return sources[i].Key < sources[j].Key })
+	used := map[string]bool{}
+	var errs diag.List
+	for _, s := range sources {
+		name := s.Name
+		for i := 2; used[name]; i++ {
+			name = fmt.Sprintf("%s#%d", s.Name, i)
+		}
+		used[name] = true
+		e.names[s.Key] = name
+		if _, err := e.root.New(name).Parse(s.Body); err != nil {
+			errs.Add(templateError(name, err))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Has reports whether a source key was parsed.
+func (e *Engine) Has(key string) bool { _, ok := e.names[key]; return ok }
+
+// Name returns the template name of a source key.
+func (e *Engine) Name(key string) string { return e.names[key] }
+
+// Execute runs the template of source key with data and returns its text.
+func (e *Engine) Execute(key string, data any) (string, error) {
+	name, ok := e.names[key]
+	if !ok {
+		return "", &diag.Error{Msg: "internal: template not loaded", Template: key}
+	}
+	t := e.root.Lookup(name)
+	w := &capped{}
+	if err := t.Execute(w, data); err != nil {
+		return "", templateError(name, err)
+	}
+	out := w.String()
+	if !e.strict {
+		out = strings.ReplaceAll(out, "<no value>", "")
+	}
+	return out, nil
+}
+
+// Mapping runs the template of source key and parses its output as a YAML
+// mapping (empty output is an empty mapping).
+func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
+	out, err := e.Execute(key, data)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOutput(e.names[key], out)
+}
+
+// ParseOutput parses a template's output as a YAML mapping.
+func ParseOutput(name, out string) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
+		return nil, outputError(name, out, err)
+	}
+	body := yamlx.Body(&doc)
+	if body == nil || yamlx.IsNull(body) {
+		return yamlx.Map(), nil
+	}
+	if body.Kind != yaml.MappingNode {
+		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %s; a template must render a YAML mapping", yamlx.KindName(body))}
+	}
+	return yamlx.Flatten(body), nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func outputError(name, out string, err error) error {
+	msg := err.Error()
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		lines := strings.Split(out, "\n")
+		snippet := ""
+		if line >= 1 && line <= len(lines) {
+			snippet = fmt.Sprintf(" (line %d of the output: %q)", line, strings.TrimRight(lines[line-1], " "))
+		}
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s%s", m[2], snippet)}
+	}
+	return &diag.Error{Template: name, Msg: "rendered invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+var tmplErrRe = regexp.MustCompile(`^template: (.*?):(\d+):(?:(\d+):)? (.*)$`)
+
+// templateError turns text/template's "template: NAME:LINE:COL: msg" into
+// a diag.Error naming the template and line.
+func templateError(name string, err error) error {
+	var d *diag.Error
+	if errors.As(err, &d) {
+		return d
+	}
+	msg := err.Error()
+	var execErr template.ExecError
+	if errors.As(err, &execErr) && execErr.Err != nil {
+		var inner *diag.Error
+		if errors.As(execErr.Err, &inner) {
+			return inner
+		}
+	}
+	msg = strings.TrimPrefix(msg, "template: ")
+	// text/template names the template again; keep line and message.
+	if m := tmplErrRe.FindStringSubmatch("template: " + msg); m != nil {
+		line := m[2]
+		rest := m[4]
+		rest = strings.TrimPrefix(rest, "executing \""+m[1]+"\" at ")
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", line, cleanExecMsg(rest))}
+	}
+	return &diag.Error{Template: name, Msg: msg}
+}
+
+var errCallingRe = regexp.MustCompile(`error calling (\w+): `)
+
+func cleanExecMsg(s string) string {
+	// "<.Args.X>: error calling required: msg" -> "required: msg"
+	if i := strings.Index(s, ">: "); i >= 0 && strings.HasPrefix(s, "<") {
+		s = s[i+3:]
+	}
+	return errCallingRe.ReplaceAllString(s, "$1: ")
+}
+
+type capped struct{ bytes.Buffer }
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > maxOutput {
+		return 0, fmt.Errorf("output larger than %d MiB: does the template loop?", maxOutput>>20)
+	}
+	return c.Buffer.Write(p)
+}
+
+func (e *Engine) include(name string, data any) (string, error) {
+	t := e.root.Lookup(name)
+	if t == nil {
+		return "", fmt.Errorf("include: no template named %q", name)
+	}
+	w := &capped{}
+	if err := t.Execute(w, data); err != nil {
+		return "", err
+	}
+	return w.String(), nil
+}
+
+func (e *Engine) tpl(text string, data any) (string, error) {
+	t, err := e.root.Clone()
+	if err != nil {
+		return "", err
+	}
+	t, err = t.New("tpl").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("tpl: %w", err)
+	}
+	w := &capped{}
+	if err := t.Execute(w, data); err != nil {
+		return "", fmt.Errorf("tpl: %w", err)
+	}
+	return w.String(), nil
+}

@@ -1,0 +1,166 @@
+// Package source is the template-loading stage: it reads each distinct
+// template source named by the configuration once, following fallbacks,
+// with HTTP fetches run concurrently.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+
+	"github.com/podtemplate/podtemplate/transform/config"
+	"github.com/podtemplate/podtemplate/transform/diag"
+)
+
+// Loaders are how sources other than files and inline text are read.
+type Loaders struct {
+	// HTTP fetches a URL; nil means HTTP templates are an error.
+	HTTP func(ctx context.Context, url, sha256 string, insecure bool) ([]byte, error)
+	// Builtin returns a built-in template by name.
+	Builtin func(name string) ([]byte, bool)
+	// MaxFileSize caps a template file's size (0: 1 MiB).
+	MaxFileSize int64
+}
+
+// Text is a loaded template.
+type Text struct {
+	Key  string // the Source key it was loaded for
+	Name string // the source that provided it (the fallback's, when used)
+	Body string
+}
+
+// parallel bounds concurrent loads.
+const parallel = 8
+
+// Load reads every distinct source in srcs once. The result maps
+// Source.Key() to its text.
+func Load(ctx context.Context, srcs []*config.Source, l Loaders) (map[string]*Text, error) {
+	distinct := map[string]*config.Source{}
+	var order []string
+	for _, s := range srcs {
+		k := s.Key()
+		if _, ok := distinct[k]; !ok {
+			distinct[k] = s
+			order = append(order, k)
+		}
+	}
+	out := make(map[string]*Text, len(order))
+	errs := make([]error, len(order))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	for i, k := range order {
+		s := distinct[k]
+		if s.Kind != config.KindHTTP && (s.Fallback == nil || s.Fallback.Kind != config.KindHTTP) {
+			t, err := load(ctx, s, l)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			t.Key = k
+			out[k] = t
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, k string, s *config.Source) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t, err := load(ctx, s, l)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			t.Key = k
+			out[k] = t
+		}(i, k, s)
+	}
+	wg.Wait()
+	var list diag.List
+	for _, err := range errs {
+		list.Add(err)
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func load(ctx context.Context, s *config.Source, l Loaders) (*Text, error) {
+	body, err := read(ctx, s, l)
+	if err == nil {
+		return &Text{Name: s.Name(), Body: string(body)}, nil
+	}
+	if s.Fallback != nil {
+		t, ferr := load(ctx, s.Fallback, l)
+		if ferr == nil {
+			return t, nil
+		}
+		return nil, s.Pos.Errorf("template %s failed (%v), and so did its fallback: %v", s.Name(), err, unwrapMsg(ferr))
+	}
+	return nil, s.Pos.Errorf("%v", err)
+}
+
+func unwrapMsg(err error) string {
+	var d *diag.Error
+	if errors.As(err, &d) {
+		return d.Msg
+	}
+	return err.Error()
+}
+
+func read(ctx context.Context, s *config.Source, l Loaders) ([]byte, error) {
+	switch s.Kind {
+	case config.KindInline:
+		return []byte(s.Text), nil
+	case config.KindFile:
+		limit := l.MaxFileSize
+		if limit == 0 {
+			limit = 1 << 20
+		}
+		st, err := os.Stat(s.Path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("template file %s does not exist", s.Path)
+			}
+			return nil, fmt.Errorf("cannot read template file %s: %w", s.Path, unwrapPath(err))
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("template file %s is a directory", s.Path)
+		}
+		if st.Size() > limit {
+			return nil, fmt.Errorf("template file %s is larger than %d bytes", s.Path, limit)
+		}
+		b, err := os.ReadFile(s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read template file %s: %w", s.Path, unwrapPath(err))
+		}
+		return b, nil
+	case config.KindBuiltin:
+		if l.Builtin != nil {
+			if b, ok := l.Builtin(s.Text); ok {
+				return b, nil
+			}
+		}
+		return nil, fmt.Errorf("no built-in template named %q (see podtemplate templates ls)", s.Text)
+	case config.KindHTTP:
+		if l.HTTP == nil {
+			return nil, fmt.Errorf("HTTP templates are not available here (%s)", s.URL)
+		}
+		return l.HTTP(ctx, s.URL, s.SHA256, s.Insecure)
+	}
+	return nil, fmt.Errorf("unknown template source kind %q", s.Kind)
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,266 @@
+// Package yamlx has the small gopkg.in/yaml.v3 node operations the stages
+// share: mapping lookup that honours `<<` merge keys, deep copies that
+// resolve aliases, and constructors.
+package yamlx
+
+import (
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MergeKey is the YAML merge key.
+const MergeKey = "<<"
+
+// Resolve follows aliases to the node they name.
+func Resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// Body returns the content of a document node, or n itself.
+func Body(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		return n.Content[0]
+	}
+	return n
+}
+
+// IsMap reports whether n (after aliases) is a mapping.
+func IsMap(n *yaml.Node) bool { n = Resolve(n); return n != nil && n.Kind == yaml.MappingNode }
+
+// IsSeq reports whether n (after aliases) is a sequence.
+func IsSeq(n *yaml.Node) bool { n = Resolve(n); return n != nil && n.Kind == yaml.SequenceNode }
+
+// IsNull reports whether n is absent or a YAML null.
+func IsNull(n *yaml.Node) bool {
+	n = Resolve(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// IsMergeKey reports whether key is a `<<` merge key.
+func IsMergeKey(key *yaml.Node) bool {
+	return key.Kind == yaml.ScalarNode && key.Value == MergeKey && (key.Tag == "!!merge" || key.Tag == "")
+}
+
+// Pair is one key/value entry of a mapping.
+type Pair struct{ Key, Value *yaml.Node }
+
+// Pairs returns the effective entries of mapping m: its own keys in order,
+// then keys brought in by `<<` merge keys that m does not set itself.
+func Pairs(m *yaml.Node) []Pair {
+	m = Resolve(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var own []Pair
+	var merged []*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if IsMergeKey(k) {
+			merged = append(merged, v)
+			continue
+		}
+		own = append(own, Pair{k, v})
+	}
+	if len(merged) == 0 {
+		return own
+	}
+	seen := make(map[string]bool, len(own))
+	for _, p := range own {
+		seen[p.Key.Value] = true
+	}
+	var sources []*yaml.Node
+	for _, v := range merged {
+		v = Resolve(v)
+		if v.Kind == yaml.SequenceNode {
+			sources = append(sources, v.Content...)
+		} else {
+			sources = append(sources, v)
+		}
+	}
+	out := own
+	for _, src := range sources {
+		for _, p := range Pairs(src) {
+			if !seen[p.Key.Value] {
+				seen[p.Key.Value] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Get returns the value of key in mapping m (honouring merge keys), or nil.
+func Get(m *yaml.Node, key string) *yaml.Node {
+	m = Resolve(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && !IsMergeKey(m.Content[i]) {
+			return m.Content[i+1]
+		}
+	}
+	for _, p := range Pairs(m) {
+		if p.Key.Value == key {
+			return p.Value
+		}
+	}
+	return nil
+}
+
+// GetKey returns the key node and value of key among m's own entries.
+func GetKey(m *yaml.Node, key string) (k, v *yaml.Node) {
+	m = Resolve(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && !IsMergeKey(m.Content[i]) {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// Set sets key to v in mapping m, in place if present, appended otherwise.
+func Set(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && !IsMergeKey(m.Content[i]) {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, Str(key), v)
+}
+
+// Delete removes key from mapping m and returns the removed value.
+func Delete(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && !IsMergeKey(m.Content[i]) {
+			v := m.Content[i+1]
+			m.Content = append(m.Content[:i:i], m.Content[i+2:]...)
+			return v
+		}
+	}
+	return nil
+}
+
+// Copy returns a deep copy of n with aliases replaced by copies of their
+// targets and anchors dropped, so the copy can live anywhere in a document.
+func Copy(n *yaml.Node) *yaml.Node {
+	n = Resolve(n)
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Anchor = ""
+	c.Alias = nil
+	if len(n.Content) > 0 {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, child := range n.Content {
+			c.Content[i] = Copy(child)
+		}
+	}
+	return &c
+}
+
+// Flatten returns a copy of n with aliases expanded and `<<` merge keys
+// applied, so later edits see every effective key as an own key.
+func Flatten(n *yaml.Node) *yaml.Node {
+	n = Resolve(n)
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		c := *n
+		c.Anchor, c.Alias = "", nil
+		pairs := Pairs(n)
+		c.Content = make([]*yaml.Node, 0, 2*len(pairs))
+		for _, p := range pairs {
+			c.Content = append(c.Content, Copy(p.Key), Flatten(p.Value))
+		}
+		return &c
+	case yaml.SequenceNode, yaml.DocumentNode:
+		c := *n
+		c.Anchor, c.Alias = "", nil
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, child := range n.Content {
+			c.Content[i] = Flatten(child)
+		}
+		return &c
+	}
+	return Copy(n)
+}
+
+// Str returns a plain string scalar.
+func Str(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+}
+
+// Int returns an integer scalar.
+func Int(i int) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(i)}
+}
+
+// Bool returns a boolean scalar.
+func Bool(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+}
+
+// Map returns a mapping of the given key/value pairs.
+func Map(kv ...*yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: kv}
+}
+
+// Seq returns a sequence of the given items.
+func Seq(items ...*yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items}
+}
+
+// Scalar returns the scalar text of n, and whether n is a scalar.
+func Scalar(n *yaml.Node) (string, bool) {
+	n = Resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	return n.Value, true
+}
+
+// Walk calls fn on n and every node below it once, aliases not followed.
+func Walk(n *yaml.Node, fn func(*yaml.Node)) {
+	if n == nil {
+		return
+	}
+	fn(n)
+	for _, c := range n.Content {
+		Walk(c, fn)
+	}
+}
+
+// KindName names a node's kind for error messages.
+func KindName(n *yaml.Node) string {
+	n = Resolve(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "a document"
+}
