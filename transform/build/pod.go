@@ -146,7 +146,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		if image == "" {
 			image = DefaultControllerImage
 		}
-		yamlx.Set(ctrl, "image", yamlx.Str(image))
+		ctrl.Content = append([]*yaml.Node{yamlx.Str("image"), yamlx.Str(image)}, ctrl.Content...)
 	}
 	if err := addSocket(ctrl); err != nil {
 		return nil, &diag.Error{Service: in.Name, Msg: err.Error()}
@@ -198,7 +198,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 
 // setLabel stores v as the YAML text of label key.
 func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
-	text, err := Marshal(v)
+	text, err := Marshal(withoutComments(yamlx.Copy(v)))
 	if err != nil {
 		return err
 	}
@@ -206,11 +206,16 @@ func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
 	return nil
 }
 
-// copyKeys copies keys from src to dst where dst does not set them.
+// copyKeys copies the listed keys from src to dst, in src's order, where
+// dst does not set them.
 func copyKeys(dst, src *yaml.Node, keys []string) {
+	want := make(map[string]bool, len(keys))
 	for _, k := range keys {
-		if v := yamlx.Get(src, k); v != nil && yamlx.Get(dst, k) == nil {
-			yamlx.Set(dst, k, yamlx.Copy(v))
+		want[k] = true
+	}
+	for _, p := range yamlx.Pairs(src) {
+		if want[p.Key.Value] && yamlx.Get(dst, p.Key.Value) == nil {
+			yamlx.Set(dst, p.Key.Value, yamlx.Copy(p.Value))
 		}
 	}
 }
@@ -406,4 +411,10 @@ func Marshal(n *yaml.Node) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// withoutComments strips comments: a label's YAML text carries data only.
+func withoutComments(n *yaml.Node) *yaml.Node {
+	yamlx.Walk(n, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
+	return n
 }

@@ -288,6 +288,7 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 			errs.Add(err)
 			continue
 		}
+		setService(srcs, service)
 		*dst = append(*dst, srcs...)
 	}
 	return errs.Err()
@@ -319,6 +320,7 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 		case "templates":
 			srcs, err := decodeSources(f.Name, f.Dir, kv.Value)
 			errs.Add(err)
+			setService(srcs, name)
 			parts.templates = append(parts.templates, srcs...)
 		case "args":
 			args, err := decodeArgs(f, kv.Value)

@@ -24,12 +24,24 @@ const (
 type Source struct {
 	Kind     string
 	Path     string // KindFile: absolute path
+	Written  string // KindFile: the path as the stack wrote it, for messages
 	URL      string // KindHTTP
 	Text     string // KindInline: the template text; KindBuiltin: the name
 	Insecure bool   // KindHTTP: skip TLS verification
 	SHA256   string // KindHTTP: pinned digest, lower-case hex
 	Fallback *Source
 	Pos      diag.Pos // where the stack names it
+	Service  string   // the first service that uses it, for messages
+}
+
+func setService(srcs []*Source, service string) {
+	for _, s := range srcs {
+		for ; s != nil; s = s.Fallback {
+			if s.Service == "" {
+				s.Service = service
+			}
+		}
+	}
 }
 
 // Key identifies the source's content: two items with the same key are
@@ -58,6 +70,9 @@ func (s *Source) Key() string {
 func (s *Source) Name() string {
 	switch s.Kind {
 	case KindFile:
+		if s.Written != "" {
+			return s.Written
+		}
 		return s.Path
 	case KindHTTP:
 		return s.URL
@@ -126,13 +141,13 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 			if val.Value == "" || yamlx.IsNull(val) {
 				return nil, kpos.Errorf("file: needs a path")
 			}
-			return &Source{Kind: KindFile, Path: absPath(dir, val.Value), Pos: pos}, nil
+			return &Source{Kind: KindFile, Path: absPath(dir, val.Value), Written: val.Value, Pos: pos}, nil
 		}
 		opts, err := itemOptions(file, dir, val, "file", "path", map[string]bool{"path": true, "fallback": true})
 		if err != nil {
 			return nil, err
 		}
-		return &Source{Kind: KindFile, Path: absPath(dir, opts.main), Fallback: opts.fallback, Pos: pos}, nil
+		return &Source{Kind: KindFile, Path: absPath(dir, opts.main), Written: opts.main, Fallback: opts.fallback, Pos: pos}, nil
 	case "http":
 		if val.Kind == yaml.ScalarNode {
 			if !isURL(val.Value) {
@@ -214,7 +229,7 @@ func fromString(v, dir string, pos diag.Pos) *Source {
 	case strings.HasPrefix(v, "builtin:"):
 		return &Source{Kind: KindBuiltin, Text: strings.TrimPrefix(v, "builtin:"), Pos: pos}
 	}
-	return &Source{Kind: KindFile, Path: absPath(dir, v), Pos: pos}
+	return &Source{Kind: KindFile, Path: absPath(dir, v), Written: v, Pos: pos}
 }
 
 func isURL(s string) bool {

@@ -2,6 +2,7 @@ package load
 
 import (
 	"errors"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -16,9 +17,6 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 	missing := map[string]bool{}
 	lookup := func(name string) (string, bool) {
 		v, ok := env[name]
-		if !ok {
-			missing[name] = true
-		}
 		return v, ok
 	}
 	seen := map[*yaml.Node]bool{}
@@ -33,6 +31,11 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		case yaml.ScalarNode:
 			if isKey || !strings.Contains(n.Value, "$") {
 				return
+			}
+			for _, name := range plainVariables(n.Value) {
+				if _, ok := env[name]; !ok {
+					missing[name] = true
+				}
 			}
 			out, serr := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
 			if serr != nil {
@@ -69,10 +72,23 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			warn("the " + n + " variable is not set; defaulting to a blank string (" + f.Name + ")")
+			warn("the " + n + " variable is not set; defaulting to a blank string (" + displayName(f.Name) + ")")
 		}
 	}
 	return nil
+}
+
+// plainRef matches $VAR and ${VAR}: the references without a default or
+// a required marker, which become blank when VAR is unset.
+var plainRef = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+func plainVariables(s string) []string {
+	s = strings.ReplaceAll(s, "$$", "")
+	var names []string
+	for _, m := range plainRef.FindAllStringSubmatch(s, -1) {
+		names = append(names, m[1]+m[2])
+	}
+	return names
 }
 
 func substituteError(f *File, n *yaml.Node, err error) error {
@@ -89,4 +105,11 @@ func substituteError(f *File, n *yaml.Node, err error) error {
 		return f.Pos(n).Errorf("invalid variable syntax in %q (write $$ for a literal $)", n.Value)
 	}
 	return f.Pos(n).Wrap(err, "interpolation failed")
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "<stdin>"
+	}
+	return name
 }

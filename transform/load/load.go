@@ -141,7 +141,7 @@ func yamlError(name string, err error) error {
 	}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &diag.Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]}
+		return &diag.Error{File: name, Line: line, Msg: "invalid YAML in the block starting on this line: " + m[2]}
 	}
 	return &diag.Error{File: name, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
 }

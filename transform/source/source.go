@@ -101,9 +101,9 @@ func load(ctx context.Context, s *config.Source, l Loaders) (*Text, error) {
 		if ferr == nil {
 			return t, nil
 		}
-		return nil, s.Pos.Errorf("template %s failed (%v), and so did its fallback: %v", s.Name(), err, unwrapMsg(ferr))
+		return nil, s.Pos.Errorf("template %s failed (%v), and so did its fallback: %v", s.Name(), err, unwrapMsg(ferr)).WithService(s.Service)
 	}
-	return nil, s.Pos.Errorf("%v", err)
+	return nil, s.Pos.Errorf("%v", err).WithService(s.Service)
 }
 
 func unwrapMsg(err error) string {
@@ -126,19 +126,19 @@ func read(ctx context.Context, s *config.Source, l Loaders) ([]byte, error) {
 		st, err := os.Stat(s.Path)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("template file %s does not exist", s.Path)
+				return nil, fmt.Errorf("template file %s does not exist", s.Name())
 			}
-			return nil, fmt.Errorf("cannot read template file %s: %w", s.Path, unwrapPath(err))
+			return nil, fmt.Errorf("cannot read template file %s: %w", s.Name(), unwrapPath(err))
 		}
 		if st.IsDir() {
-			return nil, fmt.Errorf("template file %s is a directory", s.Path)
+			return nil, fmt.Errorf("template file %s is a directory", s.Name())
 		}
 		if st.Size() > limit {
-			return nil, fmt.Errorf("template file %s is larger than %d bytes", s.Path, limit)
+			return nil, fmt.Errorf("template file %s is larger than %d bytes", s.Name(), limit)
 		}
 		b, err := os.ReadFile(s.Path)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read template file %s: %w", s.Path, unwrapPath(err))
+			return nil, fmt.Errorf("cannot read template file %s: %w", s.Name(), unwrapPath(err))
 		}
 		return b, nil
 	case config.KindBuiltin:

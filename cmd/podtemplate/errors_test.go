@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var updateErrors = flag.Bool("update", false, "rewrite expected.err of the error corpus")
+
+// TestErrorCorpus renders every case of testdata/errors: a bad input
+// (stack.yml, or the files named in `args`) and the exact message it must
+// produce in expected.err. Each must exit 1, print nothing on stdout, never
+// a stack trace, and leave no -o file behind.
+func TestErrorCorpus(t *testing.T) {
+	root, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "errors"))
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		t.Run(e.Name(), func(t *testing.T) {
+			t.Chdir(dir)
+			args := []string{"podtemplate", "render"}
+			if data, err := os.ReadFile("args"); err == nil {
+				args = append(args, strings.Fields(string(data))...)
+			} else {
+				args = append(args, "stack.yml")
+			}
+			out := filepath.Join(t.TempDir(), "out.yml")
+			args = append(args, "-o", out)
+			env := map[string]string{}
+			if data, err := os.ReadFile("env"); err == nil {
+				for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+					if k, v, ok := strings.Cut(line, "="); ok {
+						env[k] = v
+					}
+				}
+			}
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(args, &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr})
+			if code != exitError {
+				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout is not empty:\n%s", stdout.String())
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("-o file was written")
+			}
+			got := stderr.String()
+			if strings.Contains(got, "goroutine ") || strings.Contains(got, "panic") {
+				t.Errorf("stack trace in stderr:\n%s", got)
+			}
+			if *updateErrors {
+				if err := os.WriteFile("expected.err", []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile("expected.err")
+			if err != nil {
+				t.Fatalf("%v (go test ./cmd/podtemplate -update creates it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("stderr differs from expected.err:\n--- got\n%s--- want\n%s", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,95 @@
+package fetch
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The cache is best effort: a missing, unreadable or corrupt entry is a
+// miss, and a failure to write one never fails a fetch.
+
+func (f *Fetcher) blobPath(hexDigest string) string {
+	return filepath.Join(f.cacheDir, "sha256", hexDigest)
+}
+
+func (f *Fetcher) indexPath(rawURL string) string {
+	return filepath.Join(f.cacheDir, "urls", digest([]byte(rawURL)))
+}
+
+// readBlob returns the cached body with the given digest, verifying it.
+func (f *Fetcher) readBlob(hexDigest string) ([]byte, bool) {
+	if f.cacheDir == "" {
+		return nil, false
+	}
+	body, err := os.ReadFile(f.blobPath(hexDigest))
+	if err != nil || int64(len(body)) > f.maxSize || digest(body) != hexDigest {
+		return nil, false
+	}
+	return body, true
+}
+
+// readByURL returns the body last fetched from rawURL, via the URL index.
+func (f *Fetcher) readByURL(rawURL string) ([]byte, bool) {
+	if f.cacheDir == "" {
+		return nil, false
+	}
+	idx, err := os.ReadFile(f.indexPath(rawURL))
+	if err != nil {
+		return nil, false
+	}
+	// The first line is the digest; the second, the URL (for people).
+	line, _, _ := strings.Cut(string(idx), "\n")
+	pin, err := NormalizeSHA256(line)
+	if err != nil || pin == "" {
+		return nil, false
+	}
+	return f.readBlob(pin)
+}
+
+// store writes body to the cache and points rawURL's index entry at it.
+func (f *Fetcher) store(rawURL string, body []byte) {
+	if f.cacheDir == "" {
+		return
+	}
+	d := digest(body)
+	if _, ok := f.readBlob(d); !ok {
+		if writeAtomic(f.blobPath(d), body) != nil {
+			return
+		}
+	}
+	idx := []byte(d + "\n" + rawURL + "\n")
+	if cur, err := os.ReadFile(f.indexPath(rawURL)); err == nil && bytes.Equal(cur, idx) {
+		return
+	}
+	_ = writeAtomic(f.indexPath(rawURL), idx)
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// folder and a rename, so readers never see a partial file.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(name, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}
