@@ -1,14 +1,28 @@
 package main
 
 import (
+	"context"
+
+	"github.com/podtemplate/podtemplate/templates"
 	"github.com/podtemplate/podtemplate/transform"
+	"github.com/podtemplate/podtemplate/transform/fetch"
 	"github.com/podtemplate/podtemplate/transform/source"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 )
 
 // loaders builds the HTTP and built-in template loaders from the flags.
 func (f *renderFlags) loaders() (source.Loaders, error) {
-	return source.Loaders{}, nil
+	cacheDir := f.cacheDir
+	if cacheDir == "" {
+		cacheDir = fetch.DefaultCacheDir()
+	}
+	fetcher := fetch.New(fetch.Options{Timeout: f.httpTimeout, CacheDir: cacheDir, Offline: f.offline})
+	return source.Loaders{
+		HTTP: func(ctx context.Context, url, sha256 string, insecure bool) ([]byte, error) {
+			return fetcher.Fetch(ctx, fetch.Request{URL: url, SHA256: sha256, Insecure: insecure})
+		},
+		Builtin: templates.Get,
+	}, nil
 }
 
 func countServices(res *transform.Result) int {

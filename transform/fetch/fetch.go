@@ -51,11 +51,12 @@ type Options struct {
 	MaxSize  int64         // largest accepted body in bytes; DefaultMaxSize when zero
 	CacheDir string        // content-addressed cache; "" disables the cache
 	Offline  bool          // never touch the network: serve from the cache or fail
-	Client   *http.Client  // optional (tests); otherwise one honouring proxies from the environment
+	Client   *http.Client  // optional (tests); else one honouring HTTP(S)_PROXY/NO_PROXY. Insecure requests use a copy without TLS verification
 }
 
 // Request names one template to fetch.
 type Request struct {
+	// URL is the http:// or https:// address of the template.
 	URL string
 	// SHA256 optionally pins the body to a hex digest. Upper or lower case
 	// is accepted, with or without a "sha256:" prefix.
