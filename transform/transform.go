@@ -97,20 +97,24 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	inDir := files[0].Dir
-	var project *types.Project
-	if len(cfg.Pods)+len(cfg.Jobs) > 0 {
-		project, err = load.Project(ctx, merged, inDir, load.Describe(files), env)
-		if err != nil {
-			return nil, err
-		}
-	}
 	engine, err := loadTemplates(ctx, cfg, libSources, opts)
 	if err != nil {
 		return nil, err
 	}
+	var project *types.Project
+	typed := map[string]types.ServiceConfig{}
+	if len(cfg.Pods)+len(cfg.Jobs) > 0 {
+		uses := engine.Uses()
+		need := load.Need{Project: uses.Project, WholeService: uses.WholeService, ServiceFields: uses.ServiceFields}
+		names := append(append([]string(nil), cfg.PodOrder...), cfg.JobOrder...)
+		project, typed, err = load.Typed(ctx, merged, names, need, inDir, load.Describe(files), env)
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	res := &Result{}
-	if err := buildServices(cfg, merged, servicesNode, project, engine, opts, res); err != nil {
+	if err := buildServices(cfg, merged, servicesNode, project, typed, engine, opts, res); err != nil {
 		return nil, err
 	}
 
@@ -294,7 +298,7 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 
 // buildServices replaces every pod and job service in the merged tree and
 // appends the jobs created from templates.
-func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, engine *render.Engine, opts Options, res *Result) error {
+func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, res *Result) error {
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
 		return nil
 	}
@@ -317,7 +321,7 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 	var replaced []*yaml.Node
 	for _, name := range names {
 		orig := yamlx.Get(servicesNode, name)
-		svc, err := buildService(name, orig, cfg, project, engine, opts)
+		svc, err := buildService(name, orig, cfg, project, typed[name], engine, opts)
 		if err != nil {
 			errs.Add(err)
 			continue
@@ -340,18 +344,15 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 	return nil
 }
 
-func buildService(name string, orig *yaml.Node, cfg *config.Config, project *types.Project, engine *render.Engine, opts Options) (*yaml.Node, error) {
+func buildService(name string, orig *yaml.Node, cfg *config.Config, project *types.Project, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
 	svc := yamlx.Flatten(orig)
 	if svc == nil || yamlx.IsNull(svc) {
 		svc = nil
 	} else if svc.Kind != yaml.MappingNode {
 		return nil, &diag.Error{Service: name, Msg: fmt.Sprintf("the service is %s; expected a mapping", yamlx.KindName(svc))}
 	}
-	typed := types.ServiceConfig{Name: name}
-	if project != nil {
-		if s, ok := project.Services[name]; ok {
-			typed = s
-		}
+	if typed.Name == "" {
+		typed.Name = name
 	}
 	job, pod := cfg.Jobs[name], cfg.Pods[name]
 	var jobOpts *config.Options

@@ -134,6 +134,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	if ctrl == nil {
 		ctrl = yamlx.Map(yamlx.Str("command"), yamlx.Str("-logs"))
 	}
+	ctrl.Style &^= yaml.FlowStyle
 	copyKeys(ctrl, svc, ListA)
 	copyKeys(ctrl, svc, []string{"depends_on"})
 	for _, kv := range yamlx.Pairs(svc) {
@@ -198,7 +199,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 
 // setLabel stores v as the YAML text of label key.
 func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
-	text, err := Marshal(withoutComments(yamlx.Copy(v)))
+	text, err := Marshal(plain(yamlx.Copy(v)))
 	if err != nil {
 		return err
 	}
@@ -413,8 +414,14 @@ func Marshal(n *yaml.Node) (string, error) {
 	return b.String(), nil
 }
 
-// withoutComments strips comments: a label's YAML text carries data only.
-func withoutComments(n *yaml.Node) *yaml.Node {
-	yamlx.Walk(n, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
+// plain strips comments and flow style: a label's YAML text carries data
+// only, in block style, whatever style the template wrote.
+func plain(n *yaml.Node) *yaml.Node {
+	yamlx.Walk(n, func(n *yaml.Node) {
+		n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+		if n.Kind != yaml.ScalarNode {
+			n.Style &^= yaml.FlowStyle
+		}
+	})
 	return n
 }

@@ -177,16 +177,71 @@ func Encode(doc *yaml.Node, format Format) ([]byte, error) {
 		}
 		return append(b, '\n'), nil
 	case YAML, "":
-		var b bytes.Buffer
-		enc := yaml.NewEncoder(&b)
-		enc.SetIndent(2)
-		if err := enc.Encode(doc); err != nil {
-			return nil, err
-		}
-		if err := enc.Close(); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
+		return encodeYAML(doc)
 	}
 	return nil, fmt.Errorf("unknown format %q; expected yaml or json", format)
+}
+
+// encodeYAML writes the document. yaml.v3's emitter keeps every event of a
+// document in memory, which makes one Encode of a stack with thousands of
+// services slow and large; so each entry of a big top-level block mapping
+// (services) is encoded on its own and indented under its key. The result
+// is what one Encode of the whole document writes.
+func encodeYAML(doc *yaml.Node) ([]byte, error) {
+	root := yamlx.Body(doc)
+	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || doc.HeadComment != "" || doc.FootComment != "" || root.HeadComment != "" || root.FootComment != "" || root.Anchor != "" {
+		return encodeNode(doc)
+	}
+	var b bytes.Buffer
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if !splittable(k, v) {
+			part, err := encodeNode(yamlx.Map(k, v))
+			if err != nil {
+				return nil, err
+			}
+			b.Write(part)
+			continue
+		}
+		head, err := encodeNode(yamlx.Map(k, yamlx.Map()))
+		if err != nil {
+			return nil, err
+		}
+		b.Write(bytes.TrimSuffix(head, []byte(" {}\n")))
+		b.WriteByte('\n')
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			part, err := encodeNode(yamlx.Map(v.Content[j], v.Content[j+1]))
+			if err != nil {
+				return nil, err
+			}
+			for _, line := range bytes.SplitAfter(part, []byte("\n")) {
+				if len(line) > 1 {
+					b.WriteString("  ")
+				}
+				b.Write(line)
+			}
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// splittable reports whether a top-level entry can be written entry by
+// entry: a plain block mapping with entries and no decorations.
+func splittable(k, v *yaml.Node) bool {
+	return v.Kind == yaml.MappingNode && len(v.Content) >= 2 && v.Style == 0 && v.Anchor == "" &&
+		(v.Tag == "" || v.Tag == "!!map") && v.HeadComment == "" && v.LineComment == "" && v.FootComment == "" &&
+		k.LineComment == "" && k.FootComment == "" && !bytes.Contains([]byte(k.HeadComment), []byte("\n\n"))
+}
+
+func encodeNode(n *yaml.Node) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

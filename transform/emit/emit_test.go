@@ -1,0 +1,44 @@
+package emit
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestEncodeMatchesOneEncode checks that writing big mappings entry by entry
+// gives exactly what one yaml.v3 Encode of the whole document gives, on
+// every input of the golden and error corpora.
+func TestEncodeMatchesOneEncode(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	if len(files) == 0 {
+		t.Fatal("no corpus files found")
+	}
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+			continue
+		}
+		whole, err := encodeNode(&doc)
+		if err != nil {
+			continue
+		}
+		parts, err := encodeYAML(&doc)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !bytes.Equal(whole, parts) {
+			t.Errorf("%s: entry-by-entry encoding differs:\\n--- whole\\n%s\\n--- parts\\n%s", f, whole, parts)
+		}
+		checked++
+	}
+	t.Logf("%d files compared", checked)
+}

@@ -1,0 +1,115 @@
+package load
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// Need says which parts of compose-go's typed model templates can reach.
+type Need struct {
+	Project       bool            // the whole project (.Project, or data passed around)
+	WholeService  bool            // whole services
+	ServiceFields map[string]bool // else only these ServiceConfig fields
+}
+
+// Typed builds the typed services (and the project when needed) for the
+// named services. Building compose-go's model is the costliest part of a
+// render, so it is built from only the keys templates can reach; a field
+// templates never read cannot change the output.
+func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, workingDir, describe string, env map[string]string) (*types.Project, map[string]types.ServiceConfig, error) {
+	out := make(map[string]types.ServiceConfig, len(names))
+	if need.Project || need.WholeService {
+		p, err := Project(ctx, merged, workingDir, describe, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range names {
+			if s, ok := p.Services[n]; ok {
+				out[n] = s
+			}
+		}
+		return p, out, nil
+	}
+	keys := yamlKeys(need.ServiceFields)
+	if len(keys) == 0 {
+		for _, n := range names {
+			out[n] = types.ServiceConfig{Name: n}
+		}
+		return nil, out, nil
+	}
+	services := yamlx.Resolve(yamlx.Get(merged, "services"))
+	reduced := yamlx.Map()
+	for _, n := range names {
+		svc := yamlx.Get(services, n)
+		if svc == nil {
+			continue
+		}
+		m := yamlx.Map()
+		for _, p := range yamlx.Pairs(svc) {
+			if keys[p.Key.Value] || (keys["#extensions"] && strings.HasPrefix(p.Key.Value, "x-")) {
+				m.Content = append(m.Content, p.Key, p.Value)
+			}
+		}
+		reduced.Content = append(reduced.Content, yamlx.Str(n), m)
+	}
+	p, err := Project(ctx, yamlx.Map(yamlx.Str("services"), reduced), workingDir, describe, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range names {
+		s, ok := p.Services[n]
+		if !ok {
+			s = types.ServiceConfig{Name: n}
+		}
+		out[n] = s
+	}
+	return nil, out, nil
+}
+
+// related are keys compose-go reads together when normalizing a field.
+var related = map[string][]string{
+	"deploy":       {"scale"},
+	"scale":        {"deploy"},
+	"networks":     {"network_mode"},
+	"network_mode": {"networks"},
+	"environment":  {"env_file"},
+	"labels":       {"label_file"},
+}
+
+var (
+	fieldKeysOnce sync.Once
+	fieldKeys     map[string]string // ServiceConfig field -> YAML key
+)
+
+// yamlKeys maps ServiceConfig field names to the YAML keys that feed them.
+func yamlKeys(fields map[string]bool) map[string]bool {
+	fieldKeysOnce.Do(func() {
+		fieldKeys = map[string]string{}
+		t := reflect.TypeOf(types.ServiceConfig{})
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag != "" && tag != "-" {
+				fieldKeys[f.Name] = tag
+			}
+		}
+	})
+	keys := map[string]bool{}
+	for f := range fields {
+		k, ok := fieldKeys[f]
+		if !ok || f == "Name" {
+			continue
+		}
+		keys[k] = true
+		for _, r := range related[k] {
+			keys[r] = true
+		}
+	}
+	return keys
+}
