@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -113,16 +116,16 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{}
-	if err := buildServices(cfg, merged, servicesNode, project, typed, engine, opts, res); err != nil {
-		return nil, err
-	}
-
 	outDir := opts.OutDir
 	if outDir == "" {
 		outDir = opts.Cwd
 	}
-	emit.Finish(merged, emit.Options{InDir: inDir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate})
+	emitOpts := emit.Options{InDir: inDir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate}
+	res := &Result{}
+	if err := buildServices(cfg, merged, servicesNode, project, typed, engine, opts, emitOpts, res); err != nil {
+		return nil, err
+	}
+	emit.Finish(merged, emitOpts)
 	doc := files[0].Doc
 	doc.Content[0] = merged
 	out, err := emit.Encode(doc, opts.Format)
@@ -297,8 +300,11 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 }
 
 // buildServices replaces every pod and job service in the merged tree and
-// appends the jobs created from templates.
-func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, res *Result) error {
+// appends the jobs created from templates. Services are built in parallel
+// (each on its own nodes) and, for YAML output, finished and encoded right
+// away so their nodes can be dropped; results are placed in input order, so
+// the output does not depend on scheduling.
+func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
 		return nil
 	}
@@ -306,10 +312,13 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 		servicesNode = yamlx.Map()
 		yamlx.Set(merged, "services", servicesNode)
 	}
+	index := map[string]int{}
 	var names []string
-	for _, p := range yamlx.Pairs(servicesNode) {
-		if cfg.Pods[p.Key.Value] != nil || cfg.Jobs[p.Key.Value] != nil {
-			names = append(names, p.Key.Value)
+	for i := 0; i+1 < len(servicesNode.Content); i += 2 {
+		name := servicesNode.Content[i].Value
+		index[name] = i + 1
+		if cfg.Pods[name] != nil || cfg.Jobs[name] != nil {
+			names = append(names, name)
 		}
 	}
 	for _, name := range cfg.JobOrder {
@@ -317,19 +326,57 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 			names = append(names, name)
 		}
 	}
-	var errs diag.List
-	var replaced []*yaml.Node
-	for _, name := range names {
-		orig := yamlx.Get(servicesNode, name)
-		svc, err := buildService(name, orig, cfg, project, typed[name], engine, opts)
-		if err != nil {
-			errs.Add(err)
+	if hasAnchors(merged) {
+		// Aliases elsewhere into the services being rebuilt must stay valid.
+		var originals []*yaml.Node
+		for _, name := range names {
+			if i, ok := index[name]; ok {
+				originals = append(originals, servicesNode.Content[i])
+			}
+		}
+		config.ExpandAliasesInto(merged, originals)
+	}
+
+	built := make([]*yaml.Node, len(names))
+	errs := make([]error, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				name := names[i]
+				var orig *yaml.Node
+				key := yamlx.Str(name)
+				if j, ok := index[name]; ok {
+					key, orig = servicesNode.Content[j-1], servicesNode.Content[j]
+				}
+				svc, err := buildService(name, orig, cfg, project, typed[name], engine, opts)
+				if err == nil && opts.Format != emit.JSON {
+					emit.FinishService(svc, emitOpts)
+					svc, err = emit.EncodeEntry(key, svc)
+				}
+				built[i], errs[i] = svc, err
+			}
+		}()
+	}
+	wg.Wait()
+	var list diag.List
+	for i, name := range names {
+		if errs[i] != nil {
+			list.Add(errs[i])
 			continue
 		}
-		if orig != nil {
-			replaced = append(replaced, orig)
+		if j, ok := index[name]; ok {
+			servicesNode.Content[j] = built[i]
+		} else {
+			servicesNode.Content = append(servicesNode.Content, yamlx.Str(name), built[i])
 		}
-		yamlx.Set(servicesNode, name, svc)
 		if cfg.Pods[name] != nil {
 			res.Pods = append(res.Pods, name)
 		}
@@ -337,11 +384,13 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 			res.Jobs = append(res.Jobs, name)
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return err
-	}
-	config.ExpandAliasesInto(merged, replaced)
-	return nil
+	return list.Err()
+}
+
+func hasAnchors(n *yaml.Node) bool {
+	found := false
+	yamlx.Walk(n, func(n *yaml.Node) { found = found || n.Anchor != "" })
+	return found
 }
 
 func buildService(name string, orig *yaml.Node, cfg *config.Config, project *types.Project, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {

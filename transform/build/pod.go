@@ -230,13 +230,23 @@ func addSocket(ctrl *yaml.Node) error {
 	if vols.Kind != yaml.SequenceNode {
 		return fmt.Errorf("controller volumes is %s; expected a list", yamlx.KindName(vols))
 	}
+	// A pod template may mount the socket itself, from another host path
+	// (rootless Docker): any mount of the controller's socket path counts.
+	const sock = "/var/run/docker.sock"
 	for _, v := range vols.Content {
 		v = yamlx.Resolve(v)
-		src := v.Value
+		var src, dst string
 		if v.Kind == yaml.MappingNode {
 			src, _ = yamlx.Scalar(yamlx.Get(v, "source"))
+			dst, _ = yamlx.Scalar(yamlx.Get(v, "target"))
+		} else {
+			parts := strings.Split(v.Value, ":")
+			src = parts[0]
+			if len(parts) > 1 {
+				dst = parts[1]
+			}
 		}
-		if strings.HasPrefix(src, "/var/run/docker.sock") {
+		if src == sock || dst == sock {
 			return nil
 		}
 	}
@@ -414,14 +424,10 @@ func Marshal(n *yaml.Node) (string, error) {
 	return b.String(), nil
 }
 
-// plain strips comments and flow style: a label's YAML text carries data
-// only, in block style, whatever style the template wrote.
+// plain strips comments and makes the top level block style: a label's
+// YAML text carries data only, one key a line.
 func plain(n *yaml.Node) *yaml.Node {
-	yamlx.Walk(n, func(n *yaml.Node) {
-		n.HeadComment, n.LineComment, n.FootComment = "", "", ""
-		if n.Kind != yaml.ScalarNode {
-			n.Style &^= yaml.FlowStyle
-		}
-	})
+	yamlx.Walk(n, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
+	n.Style &^= yaml.FlowStyle
 	return n
 }

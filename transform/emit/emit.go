@@ -25,28 +25,69 @@ type Options struct {
 	EscapeDollars bool
 }
 
-// Finish edits the output tree root (the top-level mapping) in place.
+// Finish edits the output tree root (the top-level mapping) in place:
+// every service not yet finished by FinishService, configs and secrets.
 func Finish(root *yaml.Node, opts Options) {
 	seen := map[*yaml.Node]bool{}
-	yamlx.Walk(root, func(n *yaml.Node) {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == yamlx.MergeKey && k.Tag == "!!merge" {
-					k.Tag = "" // else yaml.v3 writes "!!merge <<"
-				}
+	skip := func(n *yaml.Node) bool { return n.Tag == encodedTag }
+	clearMergeTags(root, skip)
+	if rebasing(opts) {
+		for _, svc := range yamlx.Pairs(yamlx.Get(root, "services")) {
+			if !skip(svc.Value) {
+				rewriteService(svc.Value, opts.InDir, opts.OutDir, seen)
 			}
 		}
-	})
-	if opts.InDir != "" && opts.OutDir != "" && filepath.Clean(opts.InDir) != filepath.Clean(opts.OutDir) {
-		rewritePaths(root, opts.InDir, opts.OutDir, seen)
+		for _, section := range []string{"configs", "secrets"} {
+			for _, p := range yamlx.Pairs(yamlx.Get(root, section)) {
+				fixPath(yamlx.Get(p.Value, "file"), opts.InDir, opts.OutDir, false, seen)
+			}
+		}
 	}
 	if opts.EscapeDollars {
-		escape(root, false, map[*yaml.Node]bool{})
+		escape(root, false, map[*yaml.Node]bool{}, skip)
 	}
 }
 
-func escape(n *yaml.Node, isKey bool, seen map[*yaml.Node]bool) {
-	if n == nil || seen[n] {
+// FinishService does what Finish does for one service definition svc that
+// is not shared with the rest of the tree (a rebuilt pod or job).
+func FinishService(svc *yaml.Node, opts Options) {
+	clearMergeTags(svc, nil)
+	if rebasing(opts) {
+		rewriteService(svc, opts.InDir, opts.OutDir, map[*yaml.Node]bool{})
+	}
+	if opts.EscapeDollars {
+		escape(svc, false, map[*yaml.Node]bool{}, nil)
+	}
+}
+
+func rebasing(opts Options) bool {
+	return opts.InDir != "" && opts.OutDir != "" && filepath.Clean(opts.InDir) != filepath.Clean(opts.OutDir)
+}
+
+// clearMergeTags drops the !!merge tag of << keys, else yaml.v3 writes
+// "!!merge <<".
+func clearMergeTags(root *yaml.Node, skip func(*yaml.Node) bool) {
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil || (skip != nil && skip(n)) {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == yamlx.MergeKey && k.Tag == "!!merge" {
+					k.Tag = ""
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+}
+
+func escape(n *yaml.Node, isKey bool, seen map[*yaml.Node]bool, skip func(*yaml.Node) bool) {
+	if n == nil || seen[n] || (skip != nil && skip(n)) {
 		return
 	}
 	seen[n] = true
@@ -57,66 +98,60 @@ func escape(n *yaml.Node, isKey bool, seen map[*yaml.Node]bool) {
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			escape(n.Content[i], true, seen)
-			escape(n.Content[i+1], false, seen)
+			escape(n.Content[i], true, seen, skip)
+			escape(n.Content[i+1], false, seen, skip)
 		}
 	default:
 		for _, c := range n.Content {
-			escape(c, false, seen)
+			escape(c, false, seen, skip)
 		}
 	}
 }
 
-// rewritePaths keeps bind-mount sources, env_file and the file: of configs
-// and secrets pointing at the same files from OutDir.
-func rewritePaths(root *yaml.Node, in, out string, seen map[*yaml.Node]bool) {
-	fix := func(n *yaml.Node, bind bool) {
-		n = yamlx.Resolve(n)
-		if n == nil || n.Kind != yaml.ScalarNode || seen[n] {
-			return
-		}
-		if p, ok := rebase(n.Value, in, out, bind); ok {
-			n.Value = p
-			seen[n] = true
+func fixPath(n *yaml.Node, in, out string, bind bool, seen map[*yaml.Node]bool) {
+	n = yamlx.Resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || seen[n] {
+		return
+	}
+	if p, ok := rebase(n.Value, in, out, bind); ok {
+		n.Value = p
+		seen[n] = true
+	}
+}
+
+// rewriteService keeps a service's bind-mount sources and env_file pointing
+// at the same files from out.
+func rewriteService(svc *yaml.Node, in, out string, seen map[*yaml.Node]bool) {
+	for _, v := range seqItems(yamlx.Get(svc, "volumes")) {
+		switch v.Kind {
+		case yaml.ScalarNode:
+			if seen[v] {
+				continue
+			}
+			src, rest, ok := strings.Cut(v.Value, ":")
+			if !ok {
+				continue
+			}
+			if p, ok := rebase(src, in, out, true); ok {
+				v.Value = p + ":" + rest
+				seen[v] = true
+			}
+		case yaml.MappingNode:
+			if t, _ := yamlx.Scalar(yamlx.Get(v, "type")); t == "bind" {
+				fixPath(yamlx.Get(v, "source"), in, out, true, seen)
+			}
 		}
 	}
-	for _, svc := range yamlx.Pairs(yamlx.Get(root, "services")) {
-		for _, v := range seqItems(yamlx.Get(svc.Value, "volumes")) {
-			switch v.Kind {
-			case yaml.ScalarNode:
-				if seen[v] {
-					continue
-				}
-				src, rest, ok := strings.Cut(v.Value, ":")
-				if !ok {
-					continue
-				}
-				if p, ok := rebase(src, in, out, true); ok {
-					v.Value = p + ":" + rest
-					seen[v] = true
-				}
-			case yaml.MappingNode:
-				if t, _ := yamlx.Scalar(yamlx.Get(v, "type")); t == "bind" {
-					fix(yamlx.Get(v, "source"), true)
-				}
-			}
-		}
-		envFile := yamlx.Get(svc.Value, "env_file")
-		if yamlx.IsSeq(envFile) {
-			for _, e := range seqItems(envFile) {
-				if e.Kind == yaml.MappingNode {
-					fix(yamlx.Get(e, "path"), false)
-				} else {
-					fix(e, false)
-				}
-			}
+	envFile := yamlx.Get(svc, "env_file")
+	if !yamlx.IsSeq(envFile) {
+		fixPath(envFile, in, out, false, seen)
+		return
+	}
+	for _, e := range seqItems(envFile) {
+		if e.Kind == yaml.MappingNode {
+			fixPath(yamlx.Get(e, "path"), in, out, false, seen)
 		} else {
-			fix(envFile, false)
-		}
-	}
-	for _, section := range []string{"configs", "secrets"} {
-		for _, p := range yamlx.Pairs(yamlx.Get(root, section)) {
-			fix(yamlx.Get(p.Value, "file"), false)
+			fixPath(e, in, out, false, seen)
 		}
 	}
 }
@@ -182,6 +217,22 @@ func Encode(doc *yaml.Node, format Format) ([]byte, error) {
 	return nil, fmt.Errorf("unknown format %q; expected yaml or json", format)
 }
 
+// encodedTag marks a placeholder node whose Value is an already encoded
+// "name:\n  ..." service entry (see EncodeEntry); it never reaches output.
+const encodedTag = "!podtemplate/encoded"
+
+// EncodeEntry encodes one finished service as a YAML mapping entry and
+// returns a placeholder node that Encode writes as that text. Building and
+// encoding each service on its own lets the compiler work on services in
+// parallel and drop their nodes early.
+func EncodeEntry(key, svc *yaml.Node) (*yaml.Node, error) {
+	b, err := encodeNode(yamlx.Map(key, svc))
+	if err != nil {
+		return nil, err
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: string(b)}, nil
+}
+
 // encodeYAML writes the document. yaml.v3's emitter keeps every event of a
 // document in memory, which makes one Encode of a stack with thousands of
 // services slow and large; so each entry of a big top-level block mapping
@@ -189,10 +240,19 @@ func Encode(doc *yaml.Node, format Format) ([]byte, error) {
 // is what one Encode of the whole document writes.
 func encodeYAML(doc *yaml.Node) ([]byte, error) {
 	root := yamlx.Body(doc)
-	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || doc.HeadComment != "" || doc.FootComment != "" || root.HeadComment != "" || root.FootComment != "" || root.Anchor != "" {
+	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || root.Anchor != "" {
 		return encodeNode(doc)
 	}
 	var b bytes.Buffer
+	if doc.HeadComment != "" || root.HeadComment != "" {
+		// Let yaml.v3 place document comments: encode the document with
+		// its first entry only and keep everything up to that entry.
+		first, err := encodeNode(&yaml.Node{Kind: yaml.DocumentNode, HeadComment: doc.HeadComment, Content: []*yaml.Node{{Kind: yaml.MappingNode, HeadComment: root.HeadComment}}})
+		if err != nil {
+			return nil, err
+		}
+		b.Write(bytes.TrimSuffix(first, []byte("{}\n")))
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if !splittable(k, v) {
@@ -210,8 +270,10 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 		b.Write(bytes.TrimSuffix(head, []byte(" {}\n")))
 		b.WriteByte('\n')
 		for j := 0; j+1 < len(v.Content); j += 2 {
-			part, err := encodeNode(yamlx.Map(v.Content[j], v.Content[j+1]))
-			if err != nil {
+			var part []byte
+			if e := v.Content[j+1]; e.Tag == encodedTag {
+				part = []byte(e.Value)
+			} else if part, err = encodeNode(yamlx.Map(v.Content[j], e)); err != nil {
 				return nil, err
 			}
 			for _, line := range bytes.SplitAfter(part, []byte("\n")) {
@@ -220,6 +282,11 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 				}
 				b.Write(line)
 			}
+		}
+	}
+	for _, c := range []string{root.FootComment, doc.FootComment} {
+		if c != "" {
+			b.WriteString("\n" + c + "\n")
 		}
 	}
 	return b.Bytes(), nil

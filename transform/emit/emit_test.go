@@ -14,6 +14,7 @@ import (
 // every input of the golden and error corpora.
 func TestEncodeMatchesOneEncode(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	files = append(files, "testdata/comments.yml")
 	if len(files) == 0 {
 		t.Fatal("no corpus files found")
 	}

@@ -91,9 +91,10 @@ var (
 func yamlKeys(fields map[string]bool) map[string]bool {
 	fieldKeysOnce.Do(func() {
 		fieldKeys = map[string]string{}
-		t := reflect.TypeOf(types.ServiceConfig{})
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
+		for _, f := range reflect.VisibleFields(reflect.TypeOf(types.ServiceConfig{})) {
+			if f.Anonymous {
+				continue
+			}
 			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 			if tag != "" && tag != "-" {
 				fieldKeys[f.Name] = tag

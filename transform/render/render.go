@@ -108,7 +108,7 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 		return nil, outputError(name, out, err)
 	}
 	body := yamlx.Body(&doc)
-	if body == nil || yamlx.IsNull(body) {
+	if doc.Kind == 0 || body == nil || yamlx.IsNull(body) {
 		return yamlx.Map(), nil
 	}
 	if body.Kind != yaml.MappingNode {

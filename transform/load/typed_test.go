@@ -1,0 +1,30 @@
+package load
+
+import (
+	"context"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestTypedReducedFields(t *testing.T) {
+	var doc yaml.Node
+	src := "services:\n  api:\n    image: example/api:2.3.1\n    command: serve\n    ports: [\"8080:80\"]\n"
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, need := range []Need{
+		{ServiceFields: map[string]bool{"Image": true, "Ports": true}},
+		{WholeService: true},
+	} {
+		_, svcs, err := Typed(context.Background(), doc.Content[0], []string{"api"}, need, t.TempDir(), "stack.yml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := svcs["api"]
+		if s.Name != "api" || s.Image != "example/api:2.3.1" || len(s.Ports) != 1 || s.Ports[0].Target != 80 {
+			t.Errorf("need %+v: got name %q image %q ports %+v", need, s.Name, s.Image, s.Ports)
+		}
+	}
+}
+
