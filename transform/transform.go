@@ -110,7 +110,11 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		uses := engine.Uses()
 		need := load.Need{Project: uses.Project, WholeService: uses.WholeService, ServiceFields: uses.ServiceFields}
 		names := append(append([]string(nil), cfg.PodOrder...), cfg.JobOrder...)
-		project, typed, err = load.Typed(ctx, merged, names, need, inDir, load.Describe(files), env)
+		view := merged
+		if opts.NoInterpolate && (need.Project || need.WholeService || len(need.ServiceFields) > 0) {
+			view = load.Lenient(merged, env)
+		}
+		project, typed, err = load.Typed(ctx, view, names, need, inDir, load.Describe(files), env)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/podtemplate/podtemplate/joblabel"
 	"github.com/podtemplate/podtemplate/transform/config"
@@ -41,7 +42,14 @@ func JobService(svc *yaml.Node, job *config.Job, r *Renderer) (*yaml.Node, error
 		}
 	}
 	if img, _ := yamlx.Scalar(yamlx.Get(out, "image")); img == "" {
-		return nil, job.Pos.Errorf("job has no image: neither the service nor its templates set one").WithService(job.Name)
+		if svc != nil {
+			return nil, job.Pos.Errorf("job has no image: neither the service nor its templates set one").WithService(job.Name)
+		}
+		names := make([]string, len(job.Templates))
+		for i, src := range job.Templates {
+			names[i] = r.Engine.Name(src.Key())
+		}
+		return nil, job.Pos.Errorf("job has no image: %q is not in services and its templates (%s) set none; expected image in a template", job.Name, strings.Join(names, ", ")).WithService(job.Name)
 	}
 	return out, nil
 }
@@ -55,7 +63,11 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 		yamlx.Set(svc, "deploy", deploy)
 	}
 	if deploy.Kind != yaml.MappingNode {
-		return job.Pos.Errorf("deploy is %s; expected a mapping", yamlx.KindName(deploy)).WithService(job.Name)
+		pos := job.Pos
+		if deploy.Line > 0 {
+			pos.Line, pos.Column = deploy.Line, deploy.Column
+		}
+		return pos.Errorf("deploy is %s; expected a mapping", yamlx.KindName(deploy)).WithService(job.Name)
 	}
 	mode, _ := yamlx.Scalar(yamlx.Get(deploy, "mode"))
 	switch job.Mode {

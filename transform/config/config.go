@@ -5,7 +5,6 @@
 package config
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -422,18 +421,29 @@ func concat(a, b []*Source) []*Source {
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 func (j *Job) decodeOptions() error {
-	opt := func(key string) (*yaml.Node, diag.Pos) {
-		if n, ok := j.service.opts[key]; ok {
-			return n, diag.At(j.service.optFile[key], n)
-		}
-		if n, ok := j.top.opts[key]; ok {
-			return n, diag.At(j.top.optFile[key], n)
+	var errs diag.List
+	// opt returns an option's node (service level first); null means the
+	// default, and anything but a scalar is an error.
+	opt := func(key, expected string) (*yaml.Node, diag.Pos) {
+		for _, parts := range []jobParts{j.service, j.top} {
+			n, ok := parts.opts[key]
+			if !ok {
+				continue
+			}
+			pos := diag.At(parts.optFile[key], n)
+			if yamlx.IsNull(n) {
+				return nil, pos
+			}
+			if n.Kind != yaml.ScalarNode {
+				errs.Add(pos.Errorf("%s is %s; expected %s", key, yamlx.KindName(n), expected))
+				return nil, pos
+			}
+			return n, pos
 		}
 		return nil, diag.Pos{}
 	}
-	var errs diag.List
 	j.Mode, j.Completions, j.Attempts = ModeRestartNone, 1, 1
-	if n, pos := opt("mode"); n != nil {
+	if n, pos := opt("mode", "restart-none, replicated-job or global-job"); n != nil {
 		switch n.Value {
 		case ModeRestartNone, ModeReplicatedJob, ModeGlobalJob:
 			j.Mode = n.Value
@@ -442,12 +452,12 @@ func (j *Job) decodeOptions() error {
 		}
 	}
 	intOpt := func(key string, dst *int) bool {
-		n, pos := opt(key)
+		n, pos := opt(key, "a whole number")
 		if n == nil {
 			return false
 		}
 		v, err := strconv.Atoi(n.Value)
-		if err != nil || n.Kind != yaml.ScalarNode {
+		if err != nil {
 			errs.Add(pos.Errorf("%s must be a whole number, got %q", key, n.Value))
 			return true
 		}
@@ -461,11 +471,10 @@ func (j *Job) decodeOptions() error {
 	j.setCompletions = intOpt("completions", &j.Completions)
 	intOpt("attempts", &j.Attempts)
 	if j.setCompletions && j.Mode == ModeGlobalJob {
-		n, pos := opt("completions")
-		_ = n
+		_, pos := opt("completions", "a whole number")
 		errs.Add(pos.Errorf("completions cannot be set for a global-job: it runs one task on every node"))
 	}
-	if n, pos := opt("timeout"); n != nil && !yamlx.IsNull(n) {
+	if n, pos := opt("timeout", "a duration"); n != nil {
 		d, err := time.ParseDuration(n.Value)
 		switch {
 		case err != nil:
@@ -476,7 +485,7 @@ func (j *Job) decodeOptions() error {
 			j.Timeout = n.Value
 		}
 	}
-	if n, pos := opt("schedule"); n != nil && !yamlx.IsNull(n) {
+	if n, pos := opt("schedule", "a cron expression"); n != nil {
 		if _, err := cronParser.Parse(n.Value); err != nil {
 			errs.Add(pos.Errorf("invalid cron schedule %q: %v", n.Value, err))
 		} else if j.Mode != ModeRestartNone {
@@ -498,4 +507,3 @@ func SortedNames[V any](m map[string]V) []string {
 	return out
 }
 
-var _ = fmt.Sprint

@@ -138,8 +138,15 @@ func (l List) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// Service returns err with its service set, when err is an *Error.
+// Service returns err with its service set on every *Error it holds.
 func Service(err error, name string) error {
+	var list List
+	if errors.As(err, &list) {
+		for _, e := range list {
+			Service(e, name)
+		}
+		return err
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		e.WithService(name)

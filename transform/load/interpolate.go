@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -76,6 +77,44 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		}
 	}
 	return nil
+}
+
+// Lenient returns a copy of root with variables substituted where they can
+// be, leaving a value as it is when its substitution fails. With
+// --no-interpolate the output keeps ${VAR} for the deploy, but templates'
+// typed view (.Service) still needs values compose-go can read.
+func Lenient(root *yaml.Node, env map[string]string) *yaml.Node {
+	c := yamlx.Copy(root)
+	lookup := func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}
+	var walk func(n *yaml.Node, isKey bool)
+	walk = func(n *yaml.Node, isKey bool) {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			if isKey || !strings.Contains(n.Value, "$") {
+				return
+			}
+			if out, err := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging); err == nil && out != n.Value {
+				n.Value = out
+				if n.Style == 0 || n.Style == yaml.TaggedStyle {
+					n.Tag = ""
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i], true)
+				walk(n.Content[i+1], false)
+			}
+		default:
+			for _, c := range n.Content {
+				walk(c, false)
+			}
+		}
+	}
+	walk(c, false)
+	return c
 }
 
 // plainRef matches $VAR and ${VAR}: the references without a default or

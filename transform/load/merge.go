@@ -221,7 +221,7 @@ func ListToMap(n *yaml.Node) *yaml.Node {
 		if k, v, ok := strings.Cut(it.Value, "="); ok {
 			yamlx.Set(m, k, yamlx.Str(v))
 		} else {
-			yamlx.Set(m, it.Value, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""})
+			yamlx.Set(m, it.Value, yamlx.Null())
 		}
 	}
 	return m

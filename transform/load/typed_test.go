@@ -27,4 +27,3 @@ func TestTypedReducedFields(t *testing.T) {
 		}
 	}
 }
-

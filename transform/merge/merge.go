@@ -78,7 +78,7 @@ func KeyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 		if hasValue {
 			yamlx.Set(m, k, yamlx.Str(v))
 		} else {
-			yamlx.Set(m, k, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""})
+			yamlx.Set(m, k, yamlx.Null())
 		}
 	}
 	return m, true

@@ -1,0 +1,52 @@
+package merge
+
+import (
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func node(t *testing.T, s string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
+}
+
+func text(t *testing.T, n *yaml.Node) string {
+	t.Helper()
+	n.Style = yaml.FlowStyle
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func TestInto(t *testing.T) {
+	for _, tc := range []struct{ name, base, over, want string }{
+		{"new key added", `{a: 1}`, `{b: 2}`, `{a: 1, b: 2}`},
+		{"scalar kept", `{a: 1}`, `{a: 2}`, `{a: 1}`},
+		{"map into map merges", `{e: {A: "1"}}`, `{e: {A: "2", B: "3"}}`, `{e: {A: "1", B: "3"}}`},
+		{"list into list appends", `{v: [a, b]}`, `{v: [c]}`, `{v: [a, b, c]}`},
+		{"map into KEY=VALUE list", `{e: [A=1, B]}`, `{e: {A: "9", C: "3"}}`, `{e: {A: "1", B: null, C: "3"}}`},
+		{"KEY=VALUE list into map", `{e: {A: "1"}}`, `{e: [A=9, C=3]}`, `{e: {A: "1", C: "3"}}`},
+		{"string into list appends", `{c: [a]}`, `{c: b}`, `{c: [a, b]}`},
+		{"list into scalar kept", `{c: a}`, `{c: [b]}`, `{c: a}`},
+		{"map into scalar kept", `{c: a}`, `{c: {b: 1}}`, `{c: a}`},
+		{"map into non-KV list kept", `{p: [{target: 80}]}`, `{p: {a: 1}}`, `{p: [{target: 80}]}`},
+		{"null base takes over", `{a: null}`, `{a: [1]}`, `{a: [1]}`},
+		{"null over keeps base", `{a: [1]}`, `{a: null}`, `{a: [1]}`},
+		{"nested three levels", `{d: {r: {c: none}}}`, `{d: {r: {c: any, d: 5s}, m: global}}`, `{d: {r: {c: none, d: 5s}, m: global}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := text(t, Into(node(t, tc.base), node(t, tc.over)))
+			if got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

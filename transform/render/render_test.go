@@ -1,0 +1,136 @@
+package render
+
+import (
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, tmpl string, data any, strict bool) (string, error) {
+	t.Helper()
+	e, err := New([]Source{{Key: "k", Name: "t.yml", Body: tmpl}}, strict)
+	if err != nil {
+		return "", err
+	}
+	return e.Execute("k", data)
+}
+
+func TestFunctions(t *testing.T) {
+	data := map[string]any{"Args": map[string]any{"Name": "web", "Port": 8080, "M": map[string]any{"b": 2, "a": 1, "c": 3}}}
+	for _, tc := range []struct{ tmpl, want string }{
+		{`{{ replace "a" "b" "aaa" }}`, "bbb"},
+		{`{{ replace "a" "b" 2 "aaa" }}`, "bba"},
+		{`{{ contains "eb" .Args.Name }}`, "true"},
+		{`{{ startsWith "we" .Args.Name }}`, "true"},
+		{`{{ notEmpty .Args.Name }} {{ empty .Args.Missing }}`, "true true"},
+		{`{{ .Args.Missing }}|{{ .Args.Name }}`, "|web"},
+		{`{{ keys .Args.M | join "," }}`, "a,b,c"},
+		{`{{ values .Args.M | join "," }}`, "1,2,3"},
+		{`{{ dict "x" 1 | yaml }}`, "x: 1"},
+		{`{{ "a: 1" | fromYaml | toJson }}`, `{"a":1}`},
+		{`{{ indent 2 "a\nb" }}`, "  a\n  b"},
+		{`{{ define "x" }}[{{ .Args.Name }}]{{ end }}{{ include "x" . }}`, "[web]"},
+		{`{{ tpl "{{ .Args.Port }}" . }}`, "8080"},
+		{`{{ default 80 .Args.Missing }}`, "80"},
+		{`{{ until 3 | len }}`, "3"},
+		{`{{ sha256sum "x" | trunc 8 }}`, "2d711642"},
+	} {
+		got, err := run(t, tc.tmpl, data, false)
+		if err != nil {
+			t.Errorf("%s: %v", tc.tmpl, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.tmpl, got, tc.want)
+		}
+	}
+}
+
+func TestBlockedFunctionsAreUndefined(t *testing.T) {
+	for _, fn := range Blocked {
+		_, err := run(t, "{{ "+fn+" }}", nil, false)
+		if err == nil || !strings.Contains(err.Error(), "not defined") {
+			t.Errorf("%s: got %v, want 'function not defined'", fn, err)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct{ tmpl, want string }{
+		{`{{ required "Port is required" .Args.Port }}`, `template t.yml: line 1: required: Port is required`},
+		{"a\n{{ .Args.X", `template t.yml: line 2: unclosed action`},
+		{`{{ nope }}`, `template t.yml: line 1: function "nope" not defined`},
+		{`{{ until 1000000 }}`, `template t.yml: line 1: until: until 1000000: more than 100000 items`},
+		{`{{ include "missing" . }}`, `template t.yml: line 1: include: include: no template named "missing"`},
+	} {
+		_, err := run(t, tc.tmpl, map[string]any{"Args": map[string]any{}}, false)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: got %v, want %s", tc.tmpl, err, tc.want)
+		}
+	}
+}
+
+func TestStrictMissingKey(t *testing.T) {
+	data := map[string]any{"Args": map[string]any{}}
+	if _, err := run(t, `{{ .Args.X }}`, data, true); err == nil || !strings.Contains(err.Error(), `map has no entry for key "X"`) {
+		t.Errorf("strict: got %v", err)
+	}
+	if got, err := run(t, `{{ .Args.X }}`, data, false); err != nil || got != "" {
+		t.Errorf("lenient: got %q, %v", got, err)
+	}
+}
+
+func TestOutputCap(t *testing.T) {
+	_, err := run(t, `{{ range until 100000 }}{{ repeat 1000 "x" }}{{ end }}`, nil, false)
+	if err == nil || !strings.Contains(err.Error(), "output larger than") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestParseOutput(t *testing.T) {
+	if _, err := ParseOutput("t", "- a\n- b\n"); err == nil || !strings.Contains(err.Error(), "rendered a list") {
+		t.Errorf("list: %v", err)
+	}
+	if _, err := ParseOutput("t", "a: 1\nb: [c\n"); err == nil || !strings.Contains(err.Error(), `rendered invalid YAML`) {
+		t.Errorf("bad yaml: %v", err)
+	}
+	if m, err := ParseOutput("t", "  \n"); err != nil || len(m.Content) != 0 {
+		t.Errorf("empty: %v %v", m, err)
+	}
+}
+
+func TestUses(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl           string
+		fields         string
+		whole, project bool
+	}{
+		{`{{ .Service.Name }} {{ .Service.Ports }}`, "Name,Ports", false, false},
+		{`{{ range .Service.Ports }}{{ .Target }}{{ . }}{{ end }}`, "Ports", false, false},
+		{`{{ with .Args }}{{ . }}{{ end }}`, "", false, false},
+		{`{{ $.Service.Image }}`, "Image", false, false},
+		{`{{ .Service | toYaml }}`, "", true, false},
+		{`{{ .Project.Name }}`, "", false, true},
+		{`{{ toYaml . }}`, "", true, true},
+		{`{{ tpl .Args.T . }}`, "", true, true},
+		{`{{ define "x" }}{{ .Service.User }}{{ end }}{{ include "x" . }}`, "User", false, false},
+		{`{{ range $k, $v := .Args }}{{ $ | toJson }}{{ end }}`, "", true, true},
+	} {
+		e, err := New([]Source{{Key: "k", Name: "t", Body: tc.tmpl}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := e.Uses()
+		var fields []string
+		for _, f := range strings.Split(tc.fields, ",") {
+			if f != "" {
+				fields = append(fields, f)
+				if !u.ServiceFields[f] {
+					t.Errorf("%s: field %s not seen (%v)", tc.tmpl, f, u.ServiceFields)
+				}
+			}
+		}
+		if len(u.ServiceFields) != len(fields) || u.WholeService != tc.whole || u.Project != tc.project {
+			t.Errorf("%s: got %v whole=%v project=%v", tc.tmpl, u.ServiceFields, u.WholeService, u.Project)
+		}
+	}
+}
