@@ -506,4 +506,3 @@ func SortedNames[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
