@@ -140,3 +140,35 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestExamples renders every example stack and checks it with docker stack
+// config, from the example's folder (relative paths stay valid there).
+func TestExamples(t *testing.T) {
+	stacks, _ := filepath.Glob(filepath.Join("..", "examples", "*", "stack.yml"))
+	if len(stacks) < 3 {
+		t.Fatalf("found %d examples, want at least 3", len(stacks))
+	}
+	for _, stack := range stacks {
+		dir, _ := filepath.Abs(filepath.Dir(stack))
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			opts := transform.Options{Files: []string{"stack.yml"}, Cwd: dir, Env: map[string]string{}, Strict: true,
+				Loaders: source.Loaders{Builtin: templates.Get}, Warn: func(string) {}}
+			res, err := transform.Render(context.Background(), opts)
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			root := res.Doc.Content[0]
+			for _, key := range []string{"x-podlike", "x-jobs"} {
+				for i := 0; i < len(root.Content); i += 2 {
+					if root.Content[i].Value == key {
+						t.Errorf("top-level %s left in the output", key)
+					}
+				}
+				if bytes.Contains(res.Output, []byte("\n    "+key+":")) {
+					t.Errorf("service-level %s left in the output", key)
+				}
+			}
+			stackcheck.Check(t, dir, res.Output, nil)
+		})
+	}
+}

@@ -295,9 +295,15 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 	if err != nil {
 		return nil, err
 	}
+	first := map[string]*config.Source{}
+	for _, s := range all {
+		if _, ok := first[s.Key()]; !ok {
+			first[s.Key()] = s
+		}
+	}
 	srcs := make([]render.Source, 0, len(texts))
 	for k, t := range texts {
-		srcs = append(srcs, render.Source{Key: k, Name: t.Name, Body: t.Body})
+		srcs = append(srcs, render.Source{Key: k, Name: t.Name, Body: t.Body, Pos: first[k].Pos, Service: first[k].Service})
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Key < srcs[j].Key })
 	return render.New(srcs, opts.Strict)

@@ -91,7 +91,11 @@ func (r *Renderer) oneRoot(src *config.Source, kind string) (name string, val *y
 		for i, p := range pairs {
 			keys[i] = p.Key.Value
 		}
-		return "", nil, false, r.errorf(src, "a %s template must render one root key, got %d (%s)", kind, len(pairs), strings.Join(keys, ", "))
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(kind[0])) {
+			article = "an"
+		}
+		return "", nil, false, r.errorf(src, "%s %s template must render one root key, got %d (%s)", article, kind, len(pairs), strings.Join(keys, ", "))
 	}
 	v, err := r.definition(src, pairs[0].Key.Value, pairs[0].Value)
 	return pairs[0].Key.Value, v, err == nil, err
@@ -153,7 +157,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		return nil, &diag.Error{Service: in.Name, Msg: err.Error()}
 	}
 
-	comps, order, err := components(in)
+	comps, order, owners, err := components(in)
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +171,15 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	}
 	for _, name := range order {
 		if err := checkDependsOn(comps[name]); err != nil {
+			if src := owners[name]; src != nil {
+				return nil, r.errorf(src, "component %q: %v", name, err)
+			}
 			return nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("component %q: %v", name, err)}
 		}
 	}
 	for i, c := range inits {
 		if err := checkDependsOn(c); err != nil {
-			return nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("init component %d: %v", i+1, err)}
+			return nil, r.errorf(in.Pod.Init[i], "init component %d: %v", i+1, err)
 		}
 	}
 	labels := load.ListToMap(yamlx.Get(ctrl, "labels"))
@@ -254,21 +261,24 @@ func addSocket(ctrl *yaml.Node) error {
 	return nil
 }
 
-// components renders the main component and the additional ones.
-func components(in PodInput) (map[string]*yaml.Node, []string, error) {
+// components renders the main component and the additional ones, and
+// says which template first gave each (nil: the service itself).
+func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*config.Source, error) {
 	r := in.R
 	mainName := MainComponent
 	var main *yaml.Node
+	owners := map[string]*config.Source{}
 	for _, src := range in.Pod.Transformer {
 		name, v, ok, err := r.oneRoot(src, "transformer")
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if !ok {
 			continue
 		}
 		if main == nil {
 			mainName = name
+			owners[name] = src
 		}
 		main = merge.Into(main, v)
 	}
@@ -281,26 +291,27 @@ func components(in PodInput) (map[string]*yaml.Node, []string, error) {
 	for _, src := range in.Pod.Templates {
 		m, err := r.mapping(src)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, kv := range yamlx.Pairs(m) {
 			name := kv.Key.Value
 			v, err := r.definition(src, name, kv.Value)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if name == mainName {
-				return nil, nil, r.errorf(src, "component %q has the name of the main component; rename it (two components of one pod cannot share a name)", name)
+				return nil, nil, nil, r.errorf(src, "component %q has the name of the main component; rename it (two components of one pod cannot share a name)", name)
 			}
 			if have, ok := comps[name]; ok {
 				comps[name] = merge.Into(have, v)
 				continue
 			}
 			comps[name] = v
+			owners[name] = src
 			order = append(order, name)
 		}
 	}
-	return comps, order, nil
+	return comps, order, owners, nil
 }
 
 func initComponents(in PodInput) ([]*yaml.Node, error) {

@@ -2,6 +2,7 @@ package load
 
 import (
 	"errors"
+	"github.com/podtemplate/podtemplate/transform/diag"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,7 +22,9 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		return v, ok
 	}
 	seen := map[*yaml.Node]bool{}
+	services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
 	var err error
+	service := ""
 	var walk func(n *yaml.Node, isKey bool)
 	walk = func(n *yaml.Node, isKey bool) {
 		if n == nil || err != nil || seen[n] {
@@ -40,7 +43,7 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 			}
 			out, serr := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
 			if serr != nil {
-				err = substituteError(f, n, serr)
+				err = diag.Service(substituteError(f, n, serr), service)
 				return
 			}
 			if out != n.Value {
@@ -53,8 +56,14 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n == services {
+					service = n.Content[i].Value
+				}
 				walk(n.Content[i], true)
 				walk(n.Content[i+1], false)
+			}
+			if n == services {
+				service = ""
 			}
 		default:
 			for _, c := range n.Content {

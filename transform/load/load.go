@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -141,6 +142,11 @@ func yamlError(name string, err error) error {
 	}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		// yaml.v3 counts a parser error's line from 0 (scanner errors
+		// from 1); its parser messages are the "did not find expected" ones.
+		if strings.HasPrefix(m[2], "did not find expected ") {
+			line++
+		}
 		return &diag.Error{File: name, Line: line, Msg: "invalid YAML in the block starting on this line: " + m[2]}
 	}
 	return &diag.Error{File: name, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
@@ -157,39 +163,44 @@ func trimYAMLPrefix(s string) string {
 // accepts at the node level but Compose does not.
 func checkKeys(name string, n *yaml.Node) error {
 	seen := map[*yaml.Node]bool{}
-	var walk func(n *yaml.Node, depth int) error
-	walk = func(n *yaml.Node, depth int) error {
+	services := yamlx.Resolve(yamlx.Get(n, "services"))
+	var walk func(n *yaml.Node, depth int, service string) error
+	walk = func(n *yaml.Node, depth int, service string) error {
 		if n == nil || seen[n] {
 			return nil
 		}
 		seen[n] = true
 		if depth > maxDepth {
-			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth)
+			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
 		}
 		if n.Kind == yaml.MappingNode {
 			keys := make(map[string]bool, len(n.Content)/2)
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
 				if k.Kind != yaml.ScalarNode {
-					return diag.At(name, k).Errorf("mapping key is %s; expected a string", yamlx.KindName(k))
+					return diag.At(name, k).Errorf("mapping key is %s; expected a string", yamlx.KindName(k)).WithService(service)
 				}
 				if yamlx.IsMergeKey(k) {
 					continue
 				}
 				if keys[k.Value] {
-					return diag.At(name, k).Errorf("duplicate key %q", k.Value)
+					return diag.At(name, k).Errorf("duplicate key %q", k.Value).WithService(service)
 				}
 				keys[k.Value] = true
 			}
 		}
-		for _, c := range n.Content {
-			if err := walk(c, depth+1); err != nil {
+		for i, c := range n.Content {
+			svc := service
+			if n == services && i%2 == 1 {
+				svc = n.Content[i-1].Value
+			}
+			if err := walk(c, depth+1, svc); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return walk(n, 0)
+	return walk(n, 0, "")
 }
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.

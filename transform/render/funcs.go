@@ -29,6 +29,14 @@ var Blocked = []string{
 	"genSelfSignedCertWithKey", "genSignedCert", "genSignedCertWithKey",
 }
 
+var blocked = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range Blocked {
+		m[f] = true
+	}
+	return m
+}()
+
 // maxRange bounds the lists until/untilStep/seq/repeat may build, so a
 // template cannot exhaust memory.
 const maxRange = 100000

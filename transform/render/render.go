@@ -30,9 +30,12 @@ type Engine struct {
 	strict bool
 }
 
-// Source is a template to parse: its key, a display name and its text.
+// Source is a template to parse: its key, a display name and its text,
+// and where the stack names it (for errors).
 type Source struct {
 	Key, Name, Body string
+	Pos             diag.Pos
+	Service         string
 }
 
 // New parses every source into one set. strict makes a missing key an
@@ -58,7 +61,9 @@ func New(sources []Source, strict bool) (*Engine, error) {
 		used[name] = true
 		e.names[s.Key] = name
 		if _, err := e.root.New(name).Parse(s.Body); err != nil {
-			errs.Add(templateError(name, err))
+			d := templateError(name, err).(*diag.Error)
+			d.File, d.Line, d.Column = s.Pos.File, s.Pos.Line, s.Pos.Column
+			errs.Add(d.WithService(s.Service))
 		}
 	}
 	if err := errs.Err(); err != nil {
@@ -133,9 +138,13 @@ func outputError(name, out string, err error) error {
 	return &diag.Error{Template: name, Msg: "rendered invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
-var tmplErrRe = regexp.MustCompile(`^template: (.*?):(\d+):(?:(\d+):)? (.*)$`)
+// execRe matches an execution error; the "executing" anchor finds the
+// line even when a template's name has colons ("inline template at f:7").
+var execRe = regexp.MustCompile(`(?s)^template: (.*?):(\d+):(\d+): executing "([^"]*)" at <.*?>: (.*)$`)
+var parseRe = regexp.MustCompile(`(?s)^template: (.*):(\d+): (.*)$`)
+var undefinedFuncRe = regexp.MustCompile(`function "(\w+)" not defined`)
 
-// templateError turns text/template's "template: NAME:LINE:COL: msg" into
+// templateError turns text/template's "template: NAME:LINE[:COL]: msg" into
 // a diag.Error naming the template and line.
 func templateError(name string, err error) error {
 	var d *diag.Error
@@ -143,32 +152,49 @@ func templateError(name string, err error) error {
 		return d
 	}
 	msg := err.Error()
-	var execErr template.ExecError
-	if errors.As(err, &execErr) && execErr.Err != nil {
-		var inner *diag.Error
-		if errors.As(execErr.Err, &inner) {
-			return inner
+	if m := execRe.FindStringSubmatch(msg); m != nil {
+		if m[4] != name && m[4] != m[1] {
+			return &diag.Error{Template: name, Msg: fmt.Sprintf("in %q, line %s: %s", m[4], m[2], cleanExecMsg(m[5]))}
+		}
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", m[2], cleanExecMsg(m[5]))}
+	}
+	if rest, ok := strings.CutPrefix(msg, "template: "+name+":"); ok {
+		if line, text, ok := strings.Cut(rest, ": "); ok {
+			return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", line, cleanExecMsg(text))}
 		}
 	}
-	msg = strings.TrimPrefix(msg, "template: ")
-	// text/template names the template again; keep line and message.
-	if m := tmplErrRe.FindStringSubmatch("template: " + msg); m != nil {
-		line := m[2]
-		rest := m[4]
-		rest = strings.TrimPrefix(rest, "executing \""+m[1]+"\" at ")
-		return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", line, cleanExecMsg(rest))}
+	if m := parseRe.FindStringSubmatch(msg); m != nil {
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", m[2], cleanExecMsg(m[3]))}
 	}
-	return &diag.Error{Template: name, Msg: msg}
+	return &diag.Error{Template: name, Msg: cleanExecMsg(strings.TrimPrefix(msg, "template: "))}
+}
+
+// includeError words an error inside an included template for the
+// include call's own error.
+func includeError(err error) error {
+	if m := execRe.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("in %q, line %s: %s", m[4], m[2], cleanExecMsg(m[5]))
+	}
+	return err
 }
 
 var errCallingRe = regexp.MustCompile(`error calling (\w+): `)
 
+// cleanExecMsg shortens text/template's wording and explains what a user
+// would not guess: a blocked function, a missing {{ end }}.
 func cleanExecMsg(s string) string {
 	// "<.Args.X>: error calling required: msg" -> "required: msg"
 	if i := strings.Index(s, ">: "); i >= 0 && strings.HasPrefix(s, "<") {
 		s = s[i+3:]
 	}
-	return errCallingRe.ReplaceAllString(s, "$1: ")
+	s = errCallingRe.ReplaceAllString(s, "$1: ")
+	if m := undefinedFuncRe.FindStringSubmatch(s); m != nil && blocked[m[1]] {
+		s = fmt.Sprintf("function %q is blocked: templates may not read the environment, the network or the clock, or draw random numbers (pass the value as an arg)", m[1])
+	}
+	if strings.Contains(s, "unexpected EOF") {
+		s += " (an {{ if }}, {{ range }}, {{ with }} or {{ define }} is missing its {{ end }}, or an action its }})"
+	}
+	return s
 }
 
 type capped struct{ bytes.Buffer }
@@ -183,11 +209,11 @@ func (c *capped) Write(p []byte) (int, error) {
 func (e *Engine) include(name string, data any) (string, error) {
 	t := e.root.Lookup(name)
 	if t == nil {
-		return "", fmt.Errorf("include: no template named %q", name)
+		return "", fmt.Errorf("no template named %q (define it with {{ define %q }} in a template or --library file)", name, name)
 	}
 	w := &capped{}
 	if err := t.Execute(w, data); err != nil {
-		return "", err
+		return "", includeError(err)
 	}
 	return w.String(), nil
 }

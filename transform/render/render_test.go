@@ -48,8 +48,8 @@ func TestFunctions(t *testing.T) {
 func TestBlockedFunctionsAreUndefined(t *testing.T) {
 	for _, fn := range Blocked {
 		_, err := run(t, "{{ "+fn+" }}", nil, false)
-		if err == nil || !strings.Contains(err.Error(), "not defined") {
-			t.Errorf("%s: got %v, want 'function not defined'", fn, err)
+		if err == nil || !strings.Contains(err.Error(), "is blocked") {
+			t.Errorf("%s: got %v, want 'function is blocked'", fn, err)
 		}
 	}
 }
@@ -60,7 +60,9 @@ func TestErrors(t *testing.T) {
 		{"a\n{{ .Args.X", `template t.yml: line 2: unclosed action`},
 		{`{{ nope }}`, `template t.yml: line 1: function "nope" not defined`},
 		{`{{ until 1000000 }}`, `template t.yml: line 1: until: until 1000000: more than 100000 items`},
-		{`{{ include "missing" . }}`, `template t.yml: line 1: include: include: no template named "missing"`},
+		{`{{ include "missing" . }}`, `template t.yml: line 1: include: no template named "missing" (define it with {{ define "missing" }} in a template or --library file)`},
+		{"{{ define \"d\" }}\n{{ .Args.X.Y }}{{ end }}{{ include \"d\" . }}", `template t.yml: line 2: include: in "d", line 2: nil pointer evaluating interface {}.Y`},
+		{"{{ if true }}", `template t.yml: line 1: unexpected EOF (an {{ if }}, {{ range }}, {{ with }} or {{ define }} is missing its {{ end }}, or an action its }})`},
 	} {
 		_, err := run(t, tc.tmpl, map[string]any{"Args": map[string]any{}}, false)
 		if err == nil || err.Error() != tc.want {

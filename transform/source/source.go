@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/podtemplate/podtemplate/transform/config"
@@ -126,7 +127,7 @@ func read(ctx context.Context, s *config.Source, l Loaders) ([]byte, error) {
 		st, err := os.Stat(s.Path)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("template file %s does not exist", s.Name())
+				return nil, fmt.Errorf("template file %s does not exist%s", s.Name(), lookedFor(s))
 			}
 			return nil, fmt.Errorf("cannot read template file %s: %w", s.Name(), unwrapPath(err))
 		}
@@ -163,4 +164,17 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// lookedFor explains where a relative path was looked for when the file
+// naming it is in another folder: paths are relative to that file.
+func lookedFor(s *config.Source) string {
+	if s.Written == "" || filepath.IsAbs(s.Written) || s.Pos.File == "-" {
+		return ""
+	}
+	dir := filepath.Dir(s.Pos.File)
+	if dir == "." {
+		return ""
+	}
+	return fmt.Sprintf(" (looked for %s: paths are relative to the file that names them)", filepath.Join(dir, s.Written))
 }

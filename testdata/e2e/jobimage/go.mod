@@ -1,0 +1,3 @@
+module podtemplate.test/jobimage
+
+go 1.22
