@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,8 @@ var updateErrors = flag.Bool("update", false, "rewrite expected.err of the error
 
 // TestErrorCorpus renders every case of testdata/errors: a bad input
 // (stack.yml, or the files named in `args`) and the exact message it must
-// produce in expected.err. Each must exit 1, print nothing on stdout, never
+// produce in expected.err. Each must exit 1 (or the status in `exit`: 2
+// for a command-line mistake), print nothing on stdout, never
 // a stack trace, and leave no -o file behind.
 func TestErrorCorpus(t *testing.T) {
 	root, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "errors"))
@@ -49,8 +51,12 @@ func TestErrorCorpus(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			code := run(args, &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr})
-			if code != exitError {
-				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+			wantCode := exitError
+			if data, err := os.ReadFile("exit"); err == nil {
+				wantCode, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+			}
+			if code != wantCode {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, wantCode, stderr.String())
 			}
 			if stdout.Len() > 0 {
 				t.Errorf("stdout is not empty:\n%s", stdout.String())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/podtemplate/podtemplate/transform"
@@ -46,6 +47,11 @@ func (f *renderFlags) options(a *app, positional []string) (transform.Options, e
 	files := append(append([]string(nil), f.files...), positional...)
 	if len(files) == 0 {
 		return transform.Options{}, usagef("no input files: give one with -c FILE, as an argument, or - for stdin")
+	}
+	for _, kv := range f.set {
+		if _, err := transform.ParseSet(kv); err != nil {
+			return transform.Options{}, usagef("%s", strings.TrimPrefix(err.Error(), "error: "))
+		}
 	}
 	loaders, err := f.loaders()
 	if err != nil {

@@ -1,0 +1,541 @@
+package swarm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/podtemplate/podtemplate/joblabel"
+)
+
+// StackNamespaceLabel is the label docker stack deploy puts on every object
+// of a stack; its value is the stack name.
+const StackNamespaceLabel = "com.docker.stack.namespace"
+
+// Job modes, as in the joblabel.Mode label.
+const (
+	ModeRestartNone   = "restart-none"
+	ModeReplicatedJob = "replicated-job"
+	ModeGlobalJob     = "global-job"
+)
+
+// State is where a job's current run stands.
+type State string
+
+// Job states. All but Pending and Running are final.
+const (
+	// StatePending: no task of the current run has started yet.
+	StatePending State = "pending"
+	// StateRunning: at least one task of the current run is running or
+	// starting.
+	StateRunning State = "running"
+	// StateCompleted: every task the run needs finished with exit 0.
+	StateCompleted State = "completed"
+	// StateFailed: a task failed and has no attempts left.
+	StateFailed State = "failed"
+	// StateRejected: Swarm could not start a task (image not found,
+	// invalid mount, ...) and has no attempts left.
+	StateRejected State = "rejected"
+	// StateTimedOut: the job's timeout passed before it finished.
+	StateTimedOut State = "timed out"
+	// StateRemoved: the job's service disappeared while it was followed.
+	StateRemoved State = "removed"
+	// StateScheduled: a scheduled job (swarm-cronjob) that has not run
+	// since its last deploy.
+	StateScheduled State = "scheduled"
+	// StateUnknown: an unchanged job with no task of its current
+	// definition left (Swarm pruned its task history).
+	StateUnknown State = "unknown"
+)
+
+// Final reports whether s no longer changes without a new deploy.
+func (s State) Final() bool {
+	switch s {
+	case StatePending, StateRunning:
+		return false
+	}
+	return true
+}
+
+// Job is a job service of a deployed stack, as read from its labels.
+type Job struct {
+	// Name is the job name (joblabel.Name, else the service name without
+	// the stack prefix).
+	Name string
+	// Service is the full service name (<stack>_<name>).
+	Service string
+	// ServiceID is the Swarm service ID.
+	ServiceID string
+	// Mode is restart-none, replicated-job or global-job.
+	Mode string
+	// Completions is how many tasks must complete (global-job: 0, one per
+	// eligible node).
+	Completions int
+	// Attempts is how many tries each task gets.
+	Attempts int
+	// Timeout is the job's timeout (0: none).
+	Timeout time.Duration
+	// Hash is the hash of the job's rendered definition.
+	Hash string
+	// Schedule is the cron schedule of a scheduled job, if any.
+	Schedule string
+}
+
+// jobFromService reads a job from its service; ok is false for services
+// that are not jobs.
+func jobFromService(stack string, svc swarm.Service) (Job, bool) {
+	labels := svc.Spec.Labels
+	if labels[joblabel.Job] != "true" {
+		return Job{}, false
+	}
+	j := Job{
+		Name:      labels[joblabel.Name],
+		Service:   svc.Spec.Name,
+		ServiceID: svc.ID,
+		Mode:      labels[joblabel.Mode],
+		Hash:      labels[joblabel.Hash],
+		Schedule:  labels[joblabel.Schedule],
+	}
+	if j.Name == "" {
+		j.Name = strings.TrimPrefix(svc.Spec.Name, stack+"_")
+	}
+	if j.Schedule == "" && labels["swarm.cronjob.enable"] == "true" {
+		j.Schedule = labels["swarm.cronjob.schedule"]
+		if j.Schedule == "" {
+			j.Schedule = "swarm-cronjob"
+		}
+	}
+	switch {
+	case svc.Spec.Mode.ReplicatedJob != nil:
+		j.Mode = ModeReplicatedJob
+	case svc.Spec.Mode.GlobalJob != nil:
+		j.Mode = ModeGlobalJob
+	case j.Mode == "" || j.Mode == ModeReplicatedJob || j.Mode == ModeGlobalJob:
+		j.Mode = ModeRestartNone
+	}
+	j.Completions = atoiDefault(labels[joblabel.Completions], 0)
+	if j.Completions <= 0 {
+		switch {
+		case svc.Spec.Mode.ReplicatedJob != nil && svc.Spec.Mode.ReplicatedJob.TotalCompletions != nil:
+			j.Completions = int(*svc.Spec.Mode.ReplicatedJob.TotalCompletions)
+		case svc.Spec.Mode.Replicated != nil && svc.Spec.Mode.Replicated.Replicas != nil:
+			j.Completions = int(*svc.Spec.Mode.Replicated.Replicas)
+		case j.Mode != ModeGlobalJob:
+			j.Completions = 1
+		}
+	}
+	if j.Mode == ModeGlobalJob {
+		j.Completions = 0
+	}
+	j.Attempts = atoiDefault(labels[joblabel.Attempts], 0)
+	if j.Attempts <= 0 {
+		j.Attempts = 1
+		if rp := svc.Spec.TaskTemplate.RestartPolicy; rp != nil && rp.Condition != swarm.RestartPolicyConditionNone {
+			j.Attempts = 0 // unlimited: Swarm retries until it succeeds
+			if rp.MaxAttempts != nil && *rp.MaxAttempts > 0 {
+				j.Attempts = int(*rp.MaxAttempts) + 1
+			}
+		}
+	}
+	if t := labels[joblabel.Timeout]; t != "" {
+		if d, err := time.ParseDuration(t); err == nil && d > 0 {
+			j.Timeout = d
+		}
+	}
+	return j, true
+}
+
+func atoiDefault(s string, def int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// stackServices lists the services of a stack; an empty stack is an error.
+func (c *Client) stackServices(ctx context.Context, stack string) ([]swarm.Service, error) {
+	svcs, err := c.api.ServiceList(ctx, swarm.ServiceListOptions{
+		Filters: filters.NewArgs(filters.Arg("label", StackNamespaceLabel+"="+stack)),
+		Status:  true,
+	})
+	if err != nil {
+		return nil, c.apiErr("listing services of stack "+stack, err)
+	}
+	// The label filter matches the exact value; keep the check anyway
+	// for fakes.
+	out := svcs[:0]
+	for _, s := range svcs {
+		if s.Spec.Labels[StackNamespaceLabel] == stack {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Spec.Name < out[j].Spec.Name })
+	return out, nil
+}
+
+// StackNotFoundError is returned when a stack has no services.
+type StackNotFoundError struct {
+	// Stack is the stack name.
+	Stack string
+}
+
+// Error returns the one-line message.
+func (e *StackNotFoundError) Error() string {
+	return fmt.Sprintf("stack %s not found (no services with label %s=%s)", e.Stack, StackNamespaceLabel, e.Stack)
+}
+
+// stackJobs returns the job services of a stack, filtered by job names
+// (empty: all). A stack without services and a name that is not a job are
+// errors.
+func (c *Client) stackJobs(ctx context.Context, stack string, names []string) ([]Job, map[string]swarm.Service, error) {
+	svcs, err := c.stackServices(ctx, stack)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(svcs) == 0 {
+		return nil, nil, &StackNotFoundError{Stack: stack}
+	}
+	var jobs []Job
+	byID := map[string]swarm.Service{}
+	for _, s := range svcs {
+		if j, ok := jobFromService(stack, s); ok {
+			jobs = append(jobs, j)
+			byID[s.ID] = s
+		}
+	}
+	if len(names) == 0 {
+		return jobs, byID, nil
+	}
+	var picked []Job
+	for _, n := range names {
+		found := false
+		for _, j := range jobs {
+			if j.Name == n || j.Service == n {
+				picked = append(picked, j)
+				found = true
+				break
+			}
+		}
+		if !found {
+			var known []string
+			for _, j := range jobs {
+				known = append(known, j.Name)
+			}
+			if len(known) == 0 {
+				return nil, nil, fmt.Errorf("job %s not found: stack %s has no jobs", n, stack)
+			}
+			return nil, nil, fmt.Errorf("job %s not found in stack %s (jobs: %s)", n, stack, strings.Join(known, ", "))
+		}
+	}
+	return picked, byID, nil
+}
+
+// serviceTasks lists every task of a service, whatever its desired state.
+func (c *Client) serviceTasks(ctx context.Context, serviceID string) ([]swarm.Task, error) {
+	tasks, err := c.api.TaskList(ctx, swarm.TaskListOptions{
+		Filters: filters.NewArgs(filters.Arg("service", serviceID)),
+	})
+	if err != nil {
+		return nil, c.apiErr("listing tasks", err)
+	}
+	out := tasks[:0]
+	for _, t := range tasks {
+		if t.ServiceID == serviceID {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// currentTasks keeps the tasks of the service's current definition: for
+// job modes the tasks of its current job iteration, otherwise the tasks
+// whose spec is the service's task template (older tasks belong to a
+// previous deploy).
+func currentTasks(svc swarm.Service, tasks []swarm.Task) []swarm.Task {
+	var out []swarm.Task
+	isJob := svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
+	for _, t := range tasks {
+		if isJob {
+			var want, got uint64
+			if svc.JobStatus != nil {
+				want = svc.JobStatus.JobIteration.Index
+			}
+			if t.JobIteration != nil {
+				got = t.JobIteration.Index
+			}
+			if got == want {
+				out = append(out, t)
+			}
+			continue
+		}
+		if sameTaskSpec(t.Spec, svc.Spec.TaskTemplate) {
+			out = append(out, t)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out
+}
+
+// sameTaskSpec compares a task's spec with a service's task template. The
+// daemon fills in Runtime ("container") on services but not on tasks.
+func sameTaskSpec(a, b swarm.TaskSpec) bool {
+	if a.Runtime == swarm.RuntimeContainer {
+		a.Runtime = ""
+	}
+	if b.Runtime == swarm.RuntimeContainer {
+		b.Runtime = ""
+	}
+	if reflect.DeepEqual(a, b) {
+		return true
+	}
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// TaskCounts counts the tasks of a job's current run by state.
+type TaskCounts struct {
+	// Pending: new, allocated, pending, assigned, accepted, preparing,
+	// ready (not started yet).
+	Pending int
+	// Running: starting or running.
+	Running int
+	// Completed: finished with exit 0.
+	Completed int
+	// Failed: failed, rejected or orphaned.
+	Failed int
+	// Stopped: shut down or removed before finishing.
+	Stopped int
+}
+
+// Total is the number of tasks counted.
+func (c TaskCounts) Total() int { return c.Pending + c.Running + c.Completed + c.Failed + c.Stopped }
+
+// evaluation is where a job run stands, computed from its tasks.
+type evaluation struct {
+	State    State
+	ExitCode int // -1: none known
+	Err      string
+	Started  time.Time
+	Finished time.Time
+	Counts   TaskCounts
+	Tasks    []swarm.Task // tasks of the current run, oldest first
+	// Stalled is the last failed task when no task is active and the run
+	// is not complete (nil otherwise).
+	Stalled *swarm.Task
+}
+
+func lastFailed(tasks []swarm.Task) *swarm.Task {
+	var last *swarm.Task
+	for i := range tasks {
+		if isFailState(tasks[i].Status.State) && (last == nil || tasks[i].Status.Timestamp.After(last.Status.Timestamp)) {
+			last = &tasks[i]
+		}
+	}
+	return last
+}
+
+// failWith marks the run failed because of task t.
+func (ev *evaluation) failWith(t swarm.Task) {
+	ev.State = StateFailed
+	if t.Status.State == swarm.TaskStateRejected || isPendingState(t.Status.State) {
+		ev.State = StateRejected
+	}
+	ev.Err = t.Status.Err
+	if code, ok := taskExitCode(t); ok {
+		ev.ExitCode = code
+	}
+	if ev.Err == "" && ev.ExitCode > 0 {
+		ev.Err = fmt.Sprintf("task exited with code %d", ev.ExitCode)
+	}
+	ev.Finished = t.Status.Timestamp
+}
+
+func isPendingState(s swarm.TaskState) bool {
+	switch s {
+	case swarm.TaskStateNew, swarm.TaskStateAllocated, swarm.TaskStatePending, swarm.TaskStateAssigned,
+		swarm.TaskStateAccepted, swarm.TaskStatePreparing, swarm.TaskStateReady:
+		return true
+	}
+	return false
+}
+
+func isFailState(s swarm.TaskState) bool {
+	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateOrphaned
+}
+
+// noSuchImage recognises errors that retries will not fix.
+func noSuchImage(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "no such image") || strings.Contains(m, "pull access denied") ||
+		strings.Contains(m, "manifest unknown") || strings.Contains(m, "repository does not exist") ||
+		strings.Contains(m, "invalid reference format")
+}
+
+func taskExitCode(t swarm.Task) (int, bool) {
+	if t.Status.ContainerStatus != nil && t.Status.ContainerStatus.ContainerID != "" {
+		return t.Status.ContainerStatus.ExitCode, true
+	}
+	if t.Status.State == swarm.TaskStateComplete {
+		return 0, true
+	}
+	return -1, false
+}
+
+// evaluate computes the state of a job's current run. nodes is the number
+// of nodes a global job runs on (0: unknown, taken from the tasks).
+func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluation {
+	tasks := currentTasks(svc, all)
+	ev := evaluation{State: StatePending, ExitCode: -1, Tasks: tasks}
+	// Group tasks by slot (replicated) or node (global) to count attempts.
+	groups := map[string][]swarm.Task{}
+	var order []string
+	for _, t := range tasks {
+		key := "slot " + strconv.Itoa(t.Slot)
+		if job.Mode == ModeGlobalJob || svc.Spec.Mode.Global != nil || t.Slot == 0 {
+			key = "node " + t.NodeID
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], t)
+		switch st := t.Status.State; {
+		case st == swarm.TaskStateComplete:
+			ev.Counts.Completed++
+		case st == swarm.TaskStateRunning || st == swarm.TaskStateStarting:
+			ev.Counts.Running++
+		case isFailState(st):
+			ev.Counts.Failed++
+		case st == swarm.TaskStateShutdown || st == swarm.TaskStateRemove:
+			ev.Counts.Stopped++
+		default:
+			ev.Counts.Pending++
+		}
+		if ev.Started.IsZero() || t.CreatedAt.Before(ev.Started) {
+			ev.Started = t.CreatedAt
+		}
+	}
+	if len(tasks) == 0 {
+		return ev
+	}
+
+	// Failures: a group whose failures used up its attempts, or a task
+	// Swarm could not start for a reason retries will not fix. Tasks of a
+	// replicated job carry no stable slot, so they form one group where
+	// more than (attempts-1)*completions failures prove that some task
+	// ran out of attempts.
+	var failed *swarm.Task
+	for _, key := range order {
+		g := groups[key]
+		limit := job.Attempts
+		if job.Mode == ModeReplicatedJob && job.Attempts > 0 && job.Completions > 1 {
+			limit = (job.Attempts-1)*job.Completions + 1
+		}
+		fails := 0
+		for i := range g {
+			t := g[i]
+			if isFailState(t.Status.State) {
+				fails++
+				permanent := t.Status.State == swarm.TaskStateRejected && noSuchImage(t.Status.Err)
+				if permanent || (limit > 0 && fails >= limit) {
+					if failed == nil || t.Status.Timestamp.After(failed.Status.Timestamp) {
+						failed = &g[i]
+					}
+				}
+			}
+			// A task stuck before starting on an image error.
+			if isPendingState(t.Status.State) && noSuchImage(t.Status.Err) && failed == nil {
+				failed = &g[i]
+			}
+		}
+	}
+	if failed != nil {
+		ev.failWith(*failed)
+		return ev
+	}
+
+	// Completion.
+	need := job.Completions
+	if job.Mode == ModeGlobalJob || svc.Spec.Mode.GlobalJob != nil {
+		need = nodes
+		if need <= 0 {
+			need = len(groups)
+		}
+		complete := 0
+		for _, g := range groups {
+			for _, t := range g {
+				if t.Status.State == swarm.TaskStateComplete {
+					complete++
+					break
+				}
+			}
+		}
+		if need > 0 && complete >= need {
+			return finishCompleted(ev, tasks)
+		}
+	} else if need > 0 && ev.Counts.Completed >= need {
+		return finishCompleted(ev, tasks)
+	}
+
+	if ev.Counts.Running > 0 {
+		ev.State = StateRunning
+		return ev
+	}
+	if ev.Counts.Pending == 0 && ev.Counts.Failed > 0 {
+		// Every task ended, some failed, and Swarm may or may not start
+		// another try: the caller decides after the restart delay.
+		ev.Stalled = lastFailed(tasks)
+	}
+	// Tasks of a restart-none service that stopped without completing
+	// (shut down by an update, or failed with attempts left and not yet
+	// replaced) leave the job pending.
+	for _, t := range tasks {
+		if isPendingState(t.Status.State) && t.Status.Err != "" {
+			ev.Err = t.Status.Err
+		}
+	}
+	return ev
+}
+
+func finishCompleted(ev evaluation, tasks []swarm.Task) evaluation {
+	ev.State = StateCompleted
+	ev.ExitCode = 0
+	for _, t := range tasks {
+		if t.Status.State == swarm.TaskStateComplete && t.Status.Timestamp.After(ev.Finished) {
+			ev.Finished = t.Status.Timestamp
+		}
+	}
+	return ev
+}
+
+// globalNodes counts the nodes a global job should run on: ready, active
+// nodes (placement constraints are not evaluated; when the service has
+// constraints, the tasks Swarm created are the reference).
+func (c *Client) globalNodes(ctx context.Context, svc swarm.Service) int {
+	if svc.Spec.Mode.GlobalJob == nil {
+		return 0
+	}
+	if p := svc.Spec.TaskTemplate.Placement; p != nil && len(p.Constraints) > 0 {
+		return 0
+	}
+	nodes, err := c.api.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, node := range nodes {
+		if node.Status.State == swarm.NodeStateReady && node.Spec.Availability == swarm.NodeAvailabilityActive {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,492 @@
+package swarm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/podtemplate/podtemplate/joblabel"
+)
+
+// RunOptions configures Run.
+type RunOptions struct {
+	// Job is the job (service) name in the stack file.
+	Job string
+	// StackFile is the full rendered stack (YAML or JSON).
+	StackFile []byte
+	// StackPrefix, if set, starts the unique stack name
+	// (<prefix>-<job>-<hex>); by default the stack is named <job>-<hex>.
+	StackPrefix string
+	// Env adds or replaces environment variables of the job (K=V).
+	Env []string
+	// Keep leaves the stack in place after the run.
+	Keep bool
+	// Out and Err receive the job's stdout and stderr, prefixed with its
+	// name; Status receives deploy output, state lines and progress
+	// (default Err).
+	Out, Err, Status io.Writer
+	// TTY shows a live progress display on Status.
+	TTY bool
+	// Timeout overrides the job's timeout label (0: keep it).
+	Timeout time.Duration
+	// DefaultTimeout applies when the job has no timeout label.
+	DefaultTimeout time.Duration
+	// WithRegistryAuth is docker stack deploy --with-registry-auth.
+	WithRegistryAuth bool
+	// ResolveImage is docker stack deploy --resolve-image ("": default).
+	ResolveImage string
+	// DockerArgs are global docker flags (see DeployOptions.DockerArgs).
+	DockerArgs []string
+	// Summary prints the summary table at the end.
+	Summary bool
+}
+
+// RunError is returned by Run when the job did not produce an exit code of
+// its own: rejected, timed out, removed or interrupted. Code is the exit
+// status a CLI should use.
+type RunError struct {
+	// Code is 124 for a timeout, 125 when Swarm could not run the job,
+	// 130 when interrupted.
+	Code int
+	// Msg describes what happened.
+	Msg string
+}
+
+// Error returns the message.
+func (e *RunError) Error() string { return e.Msg }
+
+// Run deploys one job of a rendered stack as a stack of its own under a
+// unique name, streams its logs, waits for it and returns the exit code of
+// its decisive task (0 when it completed). The stack is removed afterwards
+// unless Keep, also on timeout, failure and cancellation of ctx.
+//
+// err is a *RunError (with a suggested exit status) when the job ended
+// without an exit code of its own, or another error when it could not be
+// deployed. When only the removal fails, the job's code is returned with
+// the removal error.
+func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error) {
+	if opts.Status == nil {
+		opts.Status = opts.Err
+	}
+	if opts.Status == nil {
+		opts.Status = io.Discard
+	}
+	suffix, err := randomHex(3)
+	if err != nil {
+		return 1, err
+	}
+	unique := sanitizeName(opts.Job) + "-" + suffix
+	stack := unique
+	if opts.StackPrefix != "" {
+		stack = sanitizeName(opts.StackPrefix) + "-" + unique
+	}
+	file, err := RunStack(opts.StackFile, opts.Job, unique, opts.Env, opts.Timeout)
+	if err != nil {
+		return 1, err
+	}
+	fmt.Fprintf(opts.Status, "running job %s as stack %s\n", opts.Job, stack)
+
+	cleanup := func() error {
+		if opts.Keep {
+			fmt.Fprintf(opts.Status, "kept stack %s (remove it with: docker stack rm %s)\n", stack, stack)
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		if err := c.RemoveStack(cctx, stack); err != nil {
+			return fmt.Errorf("removing stack %s: %v", stack, err)
+		}
+		return nil
+	}
+
+	// The deploy itself is short and is not interrupted: killing docker
+	// halfway could create objects after the cleanup listed the stack.
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	_, derr := c.Deploy(dctx, DeployOptions{
+		Stack:            stack,
+		WithRegistryAuth: opts.WithRegistryAuth,
+		ResolveImage:     opts.ResolveImage,
+		Stdin:            file,
+		Stdout:           io.Discard,
+		Stderr:           opts.Status,
+		DockerArgs:       opts.DockerArgs,
+	})
+	dcancel()
+	if derr == nil && ctx.Err() != nil {
+		derr = ctx.Err()
+	}
+	if derr != nil {
+		// A partial deploy may have created networks or services.
+		if cerr := cleanup(); cerr != nil {
+			return 1, fmt.Errorf("%v (and %v)", derr, cerr)
+		}
+		if ctx.Err() != nil {
+			return 130, &RunError{Code: 130, Msg: "interrupted: job " + opts.Job + " was not run"}
+		}
+		return 1, derr
+	}
+
+	sum, ferr := c.Follow(ctx, FollowOptions{
+		Stack:          stack,
+		Out:            opts.Out,
+		Err:            opts.Err,
+		Status:         opts.Status,
+		TTY:            opts.TTY,
+		DefaultTimeout: opts.DefaultTimeout,
+		Logs:           true,
+		NoSummary:      !opts.Summary,
+	})
+	code, err = runOutcome(opts.Job, sum, ferr, ctx.Err() != nil)
+	if cerr := cleanup(); cerr != nil {
+		if err != nil {
+			return code, fmt.Errorf("%v (and %v)", err, cerr)
+		}
+		return code, cerr
+	}
+	return code, err
+}
+
+func runOutcome(job string, sum Summary, ferr error, interrupted bool) (int, error) {
+	if interrupted {
+		return 130, &RunError{Code: 130, Msg: "interrupted: job " + job + " was stopped"}
+	}
+	if ferr != nil {
+		return 1, ferr
+	}
+	if len(sum.Jobs) == 0 {
+		return 1, fmt.Errorf("job %s: the deployed stack has no job service", job)
+	}
+	r := sum.Jobs[0]
+	switch r.State {
+	case StateCompleted:
+		return 0, nil
+	case StateFailed:
+		if r.ExitCode >= 0 {
+			return r.ExitCode, nil
+		}
+		return 125, &RunError{Code: 125, Msg: fmt.Sprintf("job %s failed: %s", job, oneLine(r.Err))}
+	case StateTimedOut:
+		return 124, &RunError{Code: 124, Msg: fmt.Sprintf("job %s %s", job, r.Err)}
+	case StateRejected:
+		return 125, &RunError{Code: 125, Msg: fmt.Sprintf("job %s was rejected by Swarm: %s", job, oneLine(r.Err))}
+	}
+	return 125, &RunError{Code: 125, Msg: fmt.Sprintf("job %s ended %s: %s", job, r.State, oneLine(r.Err))}
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+var invalidNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// sanitizeName makes a string usable in stack and service names.
+func sanitizeName(s string) string {
+	s = invalidNameChars.ReplaceAllString(strings.ToLower(s), "-")
+	s = strings.Trim(s, "-")
+	if s == "" {
+		s = "job"
+	}
+	if len(s) > 40 {
+		s = strings.TrimRight(s[:40], "-")
+	}
+	return s
+}
+
+// RunStack builds the stack file Run deploys: only the service job of the
+// rendered stack, renamed to name, with env (K=V) merged into its
+// environment, plus the top-level networks, volumes, secrets and configs
+// it references. A scheduled job is made to run now (replicas set to its
+// completions, swarm-cronjob disabled). timeout, if > 0, replaces the
+// job's timeout label.
+func RunStack(rendered []byte, job, name string, env []string, timeout time.Duration) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(rendered, &doc); err != nil {
+		return nil, fmt.Errorf("reading the rendered stack: %v", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("reading the rendered stack: not a YAML mapping")
+	}
+	root := expandAliases(doc.Content[0])
+	services := mapGet(root, "services")
+	if services == nil || services.Kind != yaml.MappingNode {
+		return nil, errors.New("the rendered stack has no services")
+	}
+	svc := mapGet(services, job)
+	if svc == nil {
+		var names []string
+		for i := 0; i+1 < len(services.Content); i += 2 {
+			names = append(names, services.Content[i].Value)
+		}
+		return nil, fmt.Errorf("job %s not found in the stack (services: %s)", job, strings.Join(names, ", "))
+	}
+	if svc.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("service %s is not a mapping", job)
+	}
+	deploy := mapGet(svc, "deploy")
+	labels := mapGet(deploy, "labels")
+	if labelValue(labels, joblabel.Job) != "true" {
+		return nil, fmt.Errorf("service %s is not a job (it has no %s=true label; mark it with x-jobs)", job, joblabel.Job)
+	}
+	// depends_on names services that are not part of the run stack.
+	mapDelete(svc, "depends_on")
+	if len(env) > 0 {
+		if err := mergeEnv(svc, env); err != nil {
+			return nil, err
+		}
+	}
+	// Run it now, even when a schedule would have started it later.
+	if labelValue(labels, joblabel.Schedule) != "" || labelValue(labels, "swarm.cronjob.enable") != "" {
+		setLabel(deploy, "swarm.cronjob.enable", "false")
+		deleteLabel(deploy, joblabel.Schedule)
+		if r := mapGet(deploy, "replicas"); r != nil && r.Value == "0" {
+			n := labelValue(labels, joblabel.Completions)
+			if n == "" || n == "0" {
+				n = "1"
+			}
+			r.Value, r.Tag, r.Style = n, "!!int", 0
+		}
+	}
+	if timeout > 0 {
+		setLabel(deploy, joblabel.Timeout, timeout.String())
+	}
+
+	out := &yaml.Node{Kind: yaml.MappingNode}
+	if v := mapGet(root, "version"); v != nil {
+		mapSet(out, "version", v)
+	}
+	newServices := &yaml.Node{Kind: yaml.MappingNode}
+	mapSet(newServices, name, svc)
+	mapSet(out, "services", newServices)
+	refs := serviceRefs(svc)
+	for _, kind := range []string{"networks", "volumes", "secrets", "configs"} {
+		top := mapGet(root, kind)
+		if top == nil || top.Kind != yaml.MappingNode {
+			continue
+		}
+		picked := &yaml.Node{Kind: yaml.MappingNode}
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if refs[kind][top.Content[i].Value] {
+				picked.Content = append(picked.Content, top.Content[i], top.Content[i+1])
+			}
+		}
+		if len(picked.Content) > 0 {
+			mapSet(out, kind, picked)
+		}
+	}
+	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
+}
+
+// expandAliases returns a copy of n with every alias replaced by a copy of
+// its anchor's node (anchors removed), so any part can stand alone.
+func expandAliases(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		return expandAliases(n.Alias)
+	}
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = expandAliases(k)
+	}
+	return &c
+}
+
+func mapGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func mapDelete(m *yaml.Node, key string) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+	}
+}
+
+func mapSet(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+}
+
+func strNode(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.DoubleQuotedStyle}
+}
+
+// labelValue reads a label from a labels mapping or KEY=VALUE list.
+func labelValue(labels *yaml.Node, key string) string {
+	if labels == nil {
+		return ""
+	}
+	switch labels.Kind {
+	case yaml.MappingNode:
+		if v := mapGet(labels, key); v != nil {
+			return v.Value
+		}
+	case yaml.SequenceNode:
+		for _, item := range labels.Content {
+			k, v, _ := strings.Cut(item.Value, "=")
+			if k == key {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// setLabel sets a label in deploy.labels (either form).
+func setLabel(deploy *yaml.Node, key, value string) {
+	if deploy == nil {
+		return
+	}
+	labels := mapGet(deploy, "labels")
+	if labels == nil {
+		labels = &yaml.Node{Kind: yaml.MappingNode}
+		mapSet(deploy, "labels", labels)
+	}
+	if labels.Kind == yaml.SequenceNode {
+		for _, item := range labels.Content {
+			if k, _, _ := strings.Cut(item.Value, "="); k == key {
+				item.Value = key + "=" + value
+				return
+			}
+		}
+		labels.Content = append(labels.Content, strNode(key+"="+value))
+		return
+	}
+	mapSet(labels, key, strNode(value))
+}
+
+// deleteLabel removes a label from deploy.labels (either form).
+func deleteLabel(deploy *yaml.Node, key string) {
+	labels := mapGet(deploy, "labels")
+	if labels == nil {
+		return
+	}
+	if labels.Kind == yaml.MappingNode {
+		mapDelete(labels, key)
+		return
+	}
+	kept := labels.Content[:0]
+	for _, item := range labels.Content {
+		if k, _, _ := strings.Cut(item.Value, "="); k != key {
+			kept = append(kept, item)
+		}
+	}
+	labels.Content = kept
+}
+
+// mergeEnv adds K=V pairs to the service's environment (mapping or list).
+func mergeEnv(svc *yaml.Node, env []string) error {
+	envNode := mapGet(svc, "environment")
+	if envNode == nil || (envNode.Kind == yaml.ScalarNode && envNode.Tag == "!!null") {
+		envNode = &yaml.Node{Kind: yaml.MappingNode}
+		mapSet(svc, "environment", envNode)
+	}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("invalid --env %q: want KEY=VALUE", kv)
+		}
+		switch envNode.Kind {
+		case yaml.MappingNode:
+			mapSet(envNode, k, strNode(v))
+		case yaml.SequenceNode:
+			replaced := false
+			for _, item := range envNode.Content {
+				if ik, _, _ := strings.Cut(item.Value, "="); ik == k {
+					item.Value, item.Tag, item.Style = kv, "!!str", yaml.DoubleQuotedStyle
+					replaced = true
+				}
+			}
+			if !replaced {
+				envNode.Content = append(envNode.Content, strNode(kv))
+			}
+		default:
+			return errors.New("the job's environment is neither a mapping nor a list")
+		}
+	}
+	return nil
+}
+
+// serviceRefs lists the top-level networks, volumes, secrets and configs a
+// service uses.
+func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
+	refs := map[string]map[string]bool{"networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
+	if nets := mapGet(svc, "networks"); nets != nil {
+		switch nets.Kind {
+		case yaml.SequenceNode:
+			for _, n := range nets.Content {
+				refs["networks"][n.Value] = true
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(nets.Content); i += 2 {
+				refs["networks"][nets.Content[i].Value] = true
+			}
+		}
+	} else if mapGet(svc, "network_mode") == nil {
+		refs["networks"]["default"] = true
+	}
+	if vols := mapGet(svc, "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
+		for _, v := range vols.Content {
+			switch v.Kind {
+			case yaml.ScalarNode:
+				src, _, ok := strings.Cut(v.Value, ":")
+				if ok && src != "" && !strings.ContainsAny(src[:1], "/.~$") {
+					refs["volumes"][src] = true
+				}
+			case yaml.MappingNode:
+				typ := mapGet(v, "type")
+				src := mapGet(v, "source")
+				if src != nil && (typ == nil || typ.Value == "volume") {
+					refs["volumes"][src.Value] = true
+				}
+			}
+		}
+	}
+	for _, kind := range []string{"secrets", "configs"} {
+		items := mapGet(svc, kind)
+		if items == nil || items.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, it := range items.Content {
+			switch it.Kind {
+			case yaml.ScalarNode:
+				refs[kind][it.Value] = true
+			case yaml.MappingNode:
+				if src := mapGet(it, "source"); src != nil {
+					refs[kind][src.Value] = true
+				}
+			}
+		}
+	}
+	return refs
+}
