@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/podtemplate/podtemplate/swarm"
+	"github.com/podtemplate/podtemplate/transform"
+	"github.com/spf13/pflag"
+)
+
+// daemonFlags select the Docker daemon, as docker's own -H and --context.
+type daemonFlags struct {
+	host, context string
+}
+
+func (d *daemonFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&d.host, "host", "H", "", "Docker daemon to use (as docker -H)")
+	fs.StringVar(&d.context, "context", "", "docker context to use (as docker --context)")
+}
+
+// connect reaches the daemon the docker CLI would reach.
+func (d *daemonFlags) connect(ctx context.Context) (*swarm.Client, error) {
+	return swarm.Connect(ctx, swarm.ConnectOptions{Host: d.host, Context: d.context})
+}
+
+// dockerArgs are the global flags for the docker CLI: those docker passed
+// to the plugin, or none (the client then adds its own -H/--context).
+func (a *app) dockerArgs() []string { return a.globalDocker }
+
+// isTerminal reports whether w is a terminal, for the live progress display.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func init() {
+	register(&command{
+		name:    "deploy",
+		summary: "render, then docker stack deploy, and follow the stack's jobs",
+		usage: `Usage: podtemplate deploy [-c FILE]... [OPTIONS] STACK
+
+Renders the stack (nothing is deployed unless the whole render succeeds),
+pipes it into 'docker stack deploy -c - STACK', then follows the stack's jobs:
+their logs, prefixed with the job name, and a summary. Exits 0 only if every
+job completed. With --detach it returns once Swarm accepted the stack.
+`,
+		run: runDeploy,
+	})
+}
+
+func runDeploy(ctx context.Context, a *app, args []string) error {
+	c := commands["deploy"]
+	fs := newFlagSet(c, a.stderr)
+	var rf renderFlags
+	rf.register(fs)
+	var df daemonFlags
+	df.register(fs)
+	prune := fs.Bool("prune", false, "remove services that are no longer in the stack (docker stack deploy --prune)")
+	registryAuth := fs.Bool("with-registry-auth", false, "send registry credentials to the Swarm agents")
+	resolveImage := fs.String("resolve-image", "", "query the registry for image digests: always, changed or never")
+	detach := fs.BoolP("detach", "d", false, "return once the stack is accepted, without waiting for its jobs")
+	timeout := fs.Duration("timeout", 0, "wait at most this long for jobs that set no timeout of their own (0: no limit)")
+	rerun := fs.Bool("rerun-unchanged", false, "deploy replicated-job and global-job services even when unchanged (Swarm then runs them again)")
+	if err := parseFlags(c, fs, a, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("deploy takes one STACK name (give stack files with -c FILE)")
+	}
+	stack := fs.Arg(0)
+	switch *resolveImage {
+	case "", "always", "changed", "never":
+	default:
+		return usagef("--resolve-image %q: expected always, changed or never", *resolveImage)
+	}
+	res, err := renderForDeploy(ctx, a, &rf)
+	if err != nil {
+		return err
+	}
+	client, err := df.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	before, err := client.Deploy(ctx, swarm.DeployOptions{
+		Stack: stack, Prune: *prune, WithRegistryAuth: *registryAuth, ResolveImage: *resolveImage,
+		Stdin: res.Output, Stdout: a.stderr, Stderr: a.stderr, DockerArgs: a.dockerArgs(),
+		SkipUnchangedJobs: !*rerun,
+	})
+	if err != nil {
+		return err
+	}
+	if *detach || len(res.Jobs) == 0 {
+		return nil
+	}
+	summary, err := client.Follow(ctx, swarm.FollowOptions{
+		Stack: stack, Before: before, Out: a.stdout, Err: a.stderr, Status: a.stderr,
+		TTY: isTerminal(a.stderr), DefaultTimeout: *timeout, Logs: true,
+	})
+	if err != nil {
+		return err
+	}
+	return summaryError(summary)
+}
+
+// renderForDeploy renders the stack files given with -c (deploy and run
+// take a name as their argument, not files).
+func renderForDeploy(ctx context.Context, a *app, rf *renderFlags) (*transform.Result, error) {
+	opts, err := rf.options(a, nil)
+	if err != nil {
+		return nil, err
+	}
+	return transform.Render(ctx, opts)
+}
+
+// summaryError is nil when every job completed.
+func summaryError(s swarm.Summary) error {
+	if s.OK() {
+		return nil
+	}
+	var bad []string
+	for _, j := range s.Jobs {
+		if (swarm.Summary{Jobs: []swarm.JobResult{j}}).OK() {
+			continue
+		}
+		bad = append(bad, fmt.Sprintf("%s %s", j.Name, j.State))
+	}
+	return fmt.Errorf("%d of %d jobs did not complete: %s", len(bad), len(s.Jobs), strings.Join(bad, ", "))
+}
+
