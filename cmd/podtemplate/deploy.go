@@ -135,4 +135,3 @@ func summaryError(s swarm.Summary) error {
 	}
 	return fmt.Errorf("%d of %d jobs did not complete: %s", len(bad), len(s.Jobs), strings.Join(bad, ", "))
 }
-
