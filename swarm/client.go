@@ -67,7 +67,6 @@ type Client struct {
 	docker   string // the docker CLI binary, "docker" by default
 	poll     time.Duration
 	now      func() time.Time
-	managers bool
 }
 
 // Endpoint is where a docker context, an option or the environment points.

@@ -423,7 +423,7 @@ func leftovers(t *testing.T, c *Client, prefix string) []string {
 	return left
 }
 
-func runJob(t *testing.T, c *Client, ctx context.Context, opts RunOptions) (int, error, string, string) {
+func runJob(t *testing.T, c *Client, ctx context.Context, opts RunOptions) (int, string, string, error) {
 	t.Helper()
 	var out, errOut syncBuffer
 	opts.Out, opts.Err = &out, &errOut
@@ -435,7 +435,7 @@ func runJob(t *testing.T, c *Client, ctx context.Context, opts RunOptions) (int,
 	}
 	code, err := c.Run(ctx, opts)
 	t.Logf("run %s: code %d, err %v\nstdout:\n%sstderr:\n%s", opts.StackPrefix, code, err, out.String(), errOut.String())
-	return code, err, out.String(), errOut.String()
+	return code, out.String(), errOut.String(), err
 }
 
 func TestE2ERun(t *testing.T) {
@@ -443,13 +443,13 @@ func TestE2ERun(t *testing.T) {
 	prefix := "ptrun" + strings.ToLower(fmt.Sprint(time.Now().UnixNano()%100000))
 	ctx := context.Background()
 
-	code, err, out, _ := runJob(t, c, ctx, RunOptions{StackPrefix: prefix, Env: []string{"EXTRA=yes"}})
+	code, out, _, err := runJob(t, c, ctx, RunOptions{StackPrefix: prefix, Env: []string{"EXTRA=yes"}})
 	if code != 0 || err != nil {
 		t.Errorf("run exit 0: got %d, %v", code, err)
 	}
 	mustMatch(t, out, `(?m)^migrate \| migrating$`)
 
-	code, err, out, _ = runJob(t, c, ctx, RunOptions{StackPrefix: prefix, Env: []string{"JOBIMAGE_ARGS=env DB_HOST EXTRA -- exit 3", "EXTRA=overridden"}})
+	code, out, _, err = runJob(t, c, ctx, RunOptions{StackPrefix: prefix, Env: []string{"JOBIMAGE_ARGS=env DB_HOST EXTRA -- exit 3", "EXTRA=overridden"}})
 	if code != 3 || err != nil {
 		t.Errorf("run exit 3: got %d, %v", code, err)
 	}
@@ -466,7 +466,7 @@ func TestE2ERunTimeoutAndCancel(t *testing.T) {
 	prefix := "ptrunstop" + strings.ToLower(fmt.Sprint(time.Now().UnixNano()%100000))
 
 	start := time.Now()
-	code, err, out, _ := runJob(t, c, context.Background(), RunOptions{StackPrefix: prefix, Timeout: 8 * time.Second,
+	code, out, _, err := runJob(t, c, context.Background(), RunOptions{StackPrefix: prefix, Timeout: 8 * time.Second,
 		Env: []string{"JOBIMAGE_ARGS=echo waiting -- sleep 5m"}})
 	if re, ok := err.(*RunError); !ok || re.Code != 124 || code != 124 {
 		t.Errorf("run past its timeout: got %d, %v", code, err)
@@ -483,7 +483,7 @@ func TestE2ERunTimeoutAndCancel(t *testing.T) {
 		}
 		cancel()
 	}()
-	code, err, _, _ = runJob(t, c, ctx, RunOptions{StackPrefix: prefix, Status: &st,
+	code, _, _, err = runJob(t, c, ctx, RunOptions{StackPrefix: prefix, Status: &st,
 		Env: []string{"JOBIMAGE_ARGS=echo waiting -- sleep 5m"}})
 	if re, ok := err.(*RunError); !ok || re.Code != 130 || code != 130 {
 		t.Errorf("cancelled run: got %d, %v", code, err)
@@ -497,7 +497,7 @@ func TestE2EKeepAndRejectedRun(t *testing.T) {
 	c := e2e(t)
 	prefix := "ptrunkeep" + strings.ToLower(fmt.Sprint(time.Now().UnixNano()%100000))
 	file := strings.Replace(string(stackFile(t, "run.yml")), "image: podtemplate-e2e:latest", "image: podtemplate-missing:latest", 1)
-	code, err, _, _ := runJob(t, c, context.Background(), RunOptions{StackPrefix: prefix, StackFile: []byte(file), Keep: true})
+	code, _, _, err := runJob(t, c, context.Background(), RunOptions{StackPrefix: prefix, StackFile: []byte(file), Keep: true})
 	if re, ok := err.(*RunError); !ok || re.Code != 125 || code != 125 || !strings.Contains(err.Error(), "No such image") {
 		t.Errorf("run of a missing image: got %d, %v", code, err)
 	}

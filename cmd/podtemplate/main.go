@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/spf13/pflag"
@@ -194,8 +193,4 @@ func parseFlags(c *command, fs *pflag.FlagSet, a *app, args []string) error {
 func printCommandHelp(c *command, fs *pflag.FlagSet, w io.Writer) {
 	fmt.Fprint(w, c.usage)
 	fmt.Fprintf(w, "\nOptions:\n%s", fs.FlagUsagesWrapped(100))
-}
-
-func indentLines(s, prefix string) string {
-	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix) + "\n"
 }
