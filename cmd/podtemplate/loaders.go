@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/podtemplate/podtemplate/templates"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/fetch"
@@ -17,12 +15,7 @@ func (f *renderFlags) loaders() (source.Loaders, error) {
 		cacheDir = fetch.DefaultCacheDir()
 	}
 	fetcher := fetch.New(fetch.Options{Timeout: f.httpTimeout, CacheDir: cacheDir, Offline: f.offline})
-	return source.Loaders{
-		HTTP: func(ctx context.Context, url, sha256 string, insecure bool) ([]byte, error) {
-			return fetcher.Fetch(ctx, fetch.Request{URL: url, SHA256: sha256, Insecure: insecure})
-		},
-		Builtin: templates.Get,
-	}, nil
+	return source.Loaders{HTTP: source.FetchHTTP(fetcher), Builtin: templates.Get}, nil
 }
 
 func countServices(res *transform.Result) int {

@@ -29,7 +29,10 @@ type Source struct {
 	Text     string // KindInline: the template text; KindBuiltin: the name
 	Insecure bool   // KindHTTP: skip TLS verification
 	SHA256   string // KindHTTP: pinned digest, lower-case hex
-	Fallback *Source
+	// FallbackOnMismatch lets a checksum mismatch use the fallback; by
+	// default a mismatch is an error, because it may mean tampering.
+	FallbackOnMismatch bool
+	Fallback           *Source
 	Pos      diag.Pos // where the stack names it
 	Service  string   // the first service that uses it, for messages
 }
@@ -52,7 +55,7 @@ func (s *Source) Key() string {
 	case KindFile:
 		k = "file:" + s.Path
 	case KindHTTP:
-		k = fmt.Sprintf("http:%s|%t|%s", s.URL, s.Insecure, s.SHA256)
+		k = fmt.Sprintf("http:%s|%t|%s|%t", s.URL, s.Insecure, s.SHA256, s.FallbackOnMismatch)
 	case KindInline:
 		sum := sha256.Sum256([]byte(s.Text))
 		k = "inline:" + hex.EncodeToString(sum[:])
@@ -155,7 +158,7 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 			}
 			return &Source{Kind: KindHTTP, URL: val.Value, Pos: pos}, nil
 		}
-		opts, err := itemOptions(file, dir, val, "http", "url", map[string]bool{"url": true, "fallback": true, "insecure": true, "sha256": true})
+		opts, err := itemOptions(file, dir, val, "http", "url", map[string]bool{"url": true, "fallback": true, "insecure": true, "sha256": true, "fallback_on_mismatch": true})
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +169,11 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 		if v := yamlx.Get(val, "insecure"); v != nil {
 			if err := v.Decode(&s.Insecure); err != nil {
 				return nil, diag.At(file, v).Errorf("insecure: expected true or false, got %q", v.Value)
+			}
+		}
+		if v := yamlx.Get(val, "fallback_on_mismatch"); v != nil {
+			if err := v.Decode(&s.FallbackOnMismatch); err != nil {
+				return nil, diag.At(file, v).Errorf("fallback_on_mismatch: expected true or false, got %q", v.Value)
 			}
 		}
 		if v := yamlx.Get(val, "sha256"); v != nil {

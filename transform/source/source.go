@@ -14,6 +14,7 @@ import (
 
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/fetch"
 )
 
 // Loaders are how sources other than files and inline text are read.
@@ -97,6 +98,12 @@ func load(ctx context.Context, s *config.Source, l Loaders) (*Text, error) {
 	if err == nil {
 		return &Text{Name: s.Name(), Body: string(body)}, nil
 	}
+	var fe *fetch.Error
+	if errors.As(err, &fe) && (fe.Kind == fetch.KindCanceled || (fe.Kind == fetch.KindChecksum && !s.FallbackOnMismatch)) {
+		// A cancelled run stops; a checksum mismatch may be tampering,
+		// so it falls back only when the stack asks for that.
+		return nil, s.Pos.Errorf("%v", err).WithService(s.Service)
+	}
 	if s.Fallback != nil {
 		t, ferr := load(ctx, s.Fallback, l)
 		if ferr == nil {
@@ -177,4 +184,11 @@ func lookedFor(s *config.Source) string {
 		return ""
 	}
 	return fmt.Sprintf(" (looked for %s: paths are relative to the file that names them)", filepath.Join(dir, s.Written))
+}
+
+// FetchHTTP adapts a fetch.Fetcher to Loaders.HTTP.
+func FetchHTTP(f *fetch.Fetcher) func(ctx context.Context, url, sha256 string, insecure bool) ([]byte, error) {
+	return func(ctx context.Context, url, sha256 string, insecure bool) ([]byte, error) {
+		return f.Fetch(ctx, fetch.Request{URL: url, SHA256: sha256, Insecure: insecure})
+	}
 }
