@@ -33,8 +33,8 @@ type Source struct {
 	// default a mismatch is an error, because it may mean tampering.
 	FallbackOnMismatch bool
 	Fallback           *Source
-	Pos      diag.Pos // where the stack names it
-	Service  string   // the first service that uses it, for messages
+	Pos                diag.Pos // where the stack names it
+	Service            string   // the first service that uses it, for messages
 }
 
 func setService(srcs []*Source, service string) {
