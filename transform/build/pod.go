@@ -4,6 +4,7 @@
 package build
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -423,13 +424,8 @@ func checkDependsOn(comp *yaml.Node) error {
 
 // Marshal renders a node as YAML text indented by two spaces.
 func Marshal(n *yaml.Node) (string, error) {
-	var b strings.Builder
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return "", err
-	}
-	if err := enc.Close(); err != nil {
+	var b bytes.Buffer
+	if err := yamlx.Write(&b, n); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -226,11 +226,11 @@ const encodedTag = "!podtemplate/encoded"
 // encoding each service on its own lets the compiler work on services in
 // parallel and drop their nodes early.
 func EncodeEntry(key, svc *yaml.Node) (*yaml.Node, error) {
-	b, err := encodeNode(yamlx.Map(key, svc))
-	if err != nil {
+	var b bytes.Buffer
+	if err := yamlx.Write(&b, yamlx.Map(key, svc)); err != nil {
 		return nil, err
 	}
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: string(b)}, nil
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: b.String()}, nil
 }
 
 // encodeYAML writes the document. yaml.v3's emitter keeps every event of a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -20,6 +21,9 @@ func TestEncodeMatchesOneEncode(t *testing.T) {
 	}
 	checked := 0
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), ".") {
+			continue // a temporary file of a test running beside this one
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -37,13 +37,10 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 		return p, out, nil
 	}
 	keys := yamlKeys(need.ServiceFields)
-	if len(keys) == 0 {
-		for _, n := range names {
-			out[n] = types.ServiceConfig{Name: n}
-		}
-		return nil, out, nil
-	}
 	services := yamlx.Resolve(yamlx.Get(merged, "services"))
+	if svcs, ok := stringFieldsOnly(services, names, need.ServiceFields); ok {
+		return nil, svcs, nil
+	}
 	reduced := yamlx.Map()
 	for _, n := range names {
 		svc := yamlx.Get(services, n)
@@ -70,6 +67,55 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 		out[n] = s
 	}
 	return nil, out, nil
+}
+
+// stringFieldsOnly fills the services directly when every field templates
+// read is a plain string field (image, hostname, user...), which compose-go
+// would copy unchanged: decoding whole services through compose-go costs
+// far more than the render itself. ok is false when a field needs
+// compose-go's parsing (ports, deploy, environment...).
+func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]bool) (map[string]types.ServiceConfig, bool) {
+	var idx [][]int
+	var keys []string
+	t := reflect.TypeOf(types.ServiceConfig{})
+	for f := range fields {
+		if f == "Name" {
+			continue
+		}
+		sf, ok := t.FieldByName(f)
+		if !ok || sf.Type.Kind() != reflect.String {
+			return nil, false
+		}
+		idx = append(idx, sf.Index)
+		keys = append(keys, fieldKeysFor(f))
+	}
+	byName := make(map[string]*yaml.Node, len(services.Content)/2)
+	for _, p := range yamlx.Pairs(services) {
+		byName[p.Key.Value] = p.Value
+	}
+	out := make(map[string]types.ServiceConfig, len(names))
+	for _, n := range names {
+		s := types.ServiceConfig{Name: n}
+		v := reflect.ValueOf(&s).Elem()
+		svc := byName[n]
+		for i, k := range keys {
+			val := yamlx.Resolve(yamlx.Get(svc, k))
+			if val == nil || yamlx.IsNull(val) {
+				continue
+			}
+			if val.Kind != yaml.ScalarNode {
+				return nil, false
+			}
+			v.FieldByIndex(idx[i]).SetString(val.Value)
+		}
+		out[n] = s
+	}
+	return out, true
+}
+
+func fieldKeysFor(field string) string {
+	yamlKeys(nil)
+	return fieldKeys[field]
 }
 
 // related are keys compose-go reads together when normalizing a field.

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -28,7 +30,15 @@ type Engine struct {
 	root   *template.Template
 	names  map[string]string // source key -> template name
 	strict bool
+
+	parsed     sync.Map // template name + "\x00" + output -> *yaml.Node
+	parsedSize atomic.Int64
 }
+
+// maxParsed bounds the cache of parsed outputs: templates that render the
+// same text for many services (a pod template with a few arg values) are
+// parsed once; unique outputs stop being cached once it is full.
+const maxParsed = 4096
 
 // Source is a template to parse: its key, a display name and its text,
 // and where the stack names it (for errors).
@@ -103,7 +113,20 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseOutput(e.names[key], out)
+	name := e.names[key]
+	cacheKey := name + "\x00" + out
+	if n, ok := e.parsed.Load(cacheKey); ok {
+		return yamlx.Copy(n.(*yaml.Node)), nil
+	}
+	n, err := ParseOutput(name, out)
+	if err != nil {
+		return nil, err
+	}
+	if e.parsedSize.Load() < maxParsed {
+		e.parsedSize.Add(1)
+		e.parsed.Store(cacheKey, yamlx.Copy(n))
+	}
+	return n, nil
 }
 
 // ParseOutput parses a template's output as a YAML mapping.

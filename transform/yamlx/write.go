@@ -1,0 +1,373 @@
+package yamlx
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// errUnsupported makes Write fall back to yaml.v3 for nodes it does not
+// handle (anchors, aliases, custom tags, complex keys).
+var errUnsupported = errors.New("yamlx: node not supported by the fast writer")
+
+// Write appends n as block-style YAML (two-space indent, the layout yaml.v3
+// writes with SetIndent(2)) to b. It exists because yaml.v3's emitter is the
+// costliest step of rendering thousands of services; where n holds
+// something it does not handle, it uses yaml.v3 for the whole node, so the
+// result is always valid YAML with n's meaning.
+func Write(b *bytes.Buffer, n *yaml.Node) error {
+	if supported(n) {
+		w := writer{b: b}
+		w.node(n, 0, false)
+		return nil
+	}
+	enc := yaml.NewEncoder(b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func supported(n *yaml.Node) bool {
+	if n == nil || n.Anchor != "" || n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode || n.FootComment != "" {
+		return false
+	}
+	if n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
+		return false
+	}
+	if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle != 0 {
+		return false
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || IsMergeKey(k) || strings.Contains(k.Value, "\n") || k.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				return false
+			}
+		}
+	}
+	if n.Style&yaml.FlowStyle != 0 && hasComments(n) {
+		return false
+	}
+	for _, c := range n.Content {
+		if !supported(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasComments(n *yaml.Node) bool {
+	if n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasComments(c) {
+			return true
+		}
+	}
+	return false
+}
+
+type writer struct{ b *bytes.Buffer }
+
+func (w *writer) indent(n int) {
+	for i := 0; i < n; i++ {
+		w.b.WriteByte(' ')
+	}
+}
+
+func (w *writer) comment(text string, indent int) {
+	for _, line := range strings.Split(text, "\n") {
+		if line != "" {
+			w.indent(indent)
+			w.b.WriteString(line)
+		}
+		w.b.WriteByte('\n')
+	}
+}
+
+// node writes n: a block collection one entry a line at indent (its first
+// entry right after "- " when inSeq), anything else inline.
+func (w *writer) node(n *yaml.Node, indent int, inSeq bool) {
+	switch {
+	case n.Kind == yaml.MappingNode && len(n.Content) > 0 && n.Style&yaml.FlowStyle == 0:
+		for i := 0; i < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if i > 0 || !inSeq {
+				if k.HeadComment != "" {
+					w.comment(k.HeadComment, indent)
+				}
+				w.indent(indent)
+			}
+			w.scalar(k, false, indent)
+			w.b.WriteByte(':')
+			w.value(k, v, indent)
+		}
+	case n.Kind == yaml.SequenceNode && len(n.Content) > 0 && n.Style&yaml.FlowStyle == 0:
+		for i, it := range n.Content {
+			if it.HeadComment != "" && (i > 0 || !inSeq) {
+				w.comment(it.HeadComment, indent)
+			}
+			if i > 0 || !inSeq {
+				w.indent(indent)
+			}
+			w.b.WriteString("- ")
+			w.item(it, indent+2)
+		}
+	default:
+		w.inline(n, indent)
+		w.b.WriteByte('\n')
+	}
+}
+
+// value writes a mapping value after "key:".
+func (w *writer) value(k, v *yaml.Node, indent int) {
+	block := v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0
+	switch {
+	case block:
+		w.lineComment(k)
+		w.b.WriteByte('\n')
+		w.node(v, indent+2, false)
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!null" && v.Value == "":
+		w.lineComment(v)
+		w.b.WriteByte('\n')
+	default:
+		w.b.WriteByte(' ')
+		w.inline(v, indent)
+		w.b.WriteByte('\n')
+	}
+}
+
+// item writes a sequence item after "- ".
+func (w *writer) item(it *yaml.Node, indent int) {
+	if it.Style&yaml.FlowStyle == 0 && len(it.Content) > 0 {
+		w.node(it, indent, true)
+		return
+	}
+	// A literal block in an item is indented to the item's column.
+	w.inline(it, indent-2)
+	w.b.WriteByte('\n')
+}
+
+func (w *writer) lineComment(n *yaml.Node) {
+	if n.LineComment != "" {
+		w.b.WriteByte(' ')
+		w.b.WriteString(n.LineComment)
+	}
+}
+
+// inline writes a scalar or a flow (or empty) collection on the current
+// line, with the node's line comment.
+func (w *writer) inline(n *yaml.Node, indent int) {
+	if n.Kind == yaml.ScalarNode {
+		if !w.scalar(n, false, indent) {
+			w.lineComment(n)
+		}
+		return
+	}
+	w.flow(n)
+	w.lineComment(n)
+}
+
+func (w *writer) flow(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		w.b.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if i > 0 {
+				w.b.WriteString(", ")
+			}
+			w.flow(n.Content[i])
+			w.b.WriteString(": ")
+			w.flow(n.Content[i+1])
+		}
+		w.b.WriteByte('}')
+	case yaml.SequenceNode:
+		w.b.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				w.b.WriteString(", ")
+			}
+			w.flow(c)
+		}
+		w.b.WriteByte(']')
+	default:
+		w.scalar(n, true, 0)
+	}
+}
+
+// scalar writes a scalar in its style when that style can hold it:
+// literal blocks for multi-line text, plain when the text reads back as
+// the same value, else quoted.
+// It reports whether it wrote the node's line comment (on a literal
+// block's header line, the only place it can go).
+func (w *writer) scalar(n *yaml.Node, inFlow bool, indent int) bool {
+	v := n.Value
+	tag := n.ShortTag()
+	if tag == "!!null" && v == "" {
+		w.b.WriteString("null")
+		return false
+	}
+	multiline := strings.Contains(v, "\n")
+	switch {
+	case multiline && !inFlow && literalOK(v):
+		w.literal(v, indent, n.LineComment)
+		return true
+	case n.Style&yaml.DoubleQuotedStyle != 0 || multiline || !printable(v):
+		w.doubleQuoted(v)
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		w.b.WriteByte('\'')
+		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
+		w.b.WriteByte('\'')
+	case tag != "!!str" && tag != "!!binary":
+		w.b.WriteString(v) // a number, boolean or null as parsed
+	case !resolvesToString(v):
+		w.doubleQuoted(v)
+	case !plainOK(v, inFlow):
+		w.b.WriteByte('\'')
+		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
+		w.b.WriteByte('\'')
+	default:
+		w.b.WriteString(v)
+	}
+	return false
+}
+
+func (w *writer) literal(v string, indent int, comment string) {
+	w.b.WriteByte('|')
+	if strings.HasPrefix(v, " ") || strings.HasPrefix(v, "\n") {
+		w.b.WriteByte('2')
+	}
+	body := v
+	switch {
+	case !strings.HasSuffix(v, "\n"):
+		w.b.WriteByte('-')
+	case strings.HasSuffix(v, "\n\n"):
+		w.b.WriteByte('+')
+		body = v[:len(v)-1]
+	default:
+		body = v[:len(v)-1]
+	}
+	if comment != "" {
+		w.b.WriteString(" " + comment)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		w.b.WriteByte('\n')
+		if line != "" {
+			w.indent(indent + 2)
+			w.b.WriteString(line)
+		}
+	}
+}
+
+func (w *writer) doubleQuoted(v string) {
+	w.b.WriteByte('"')
+	for _, r := range v {
+		switch r {
+		case '"':
+			w.b.WriteString(`\"`)
+		case '\\':
+			w.b.WriteString(`\\`)
+		case '\n':
+			w.b.WriteString(`\n`)
+		case '\t':
+			w.b.WriteString(`\t`)
+		case '\r':
+			w.b.WriteString(`\r`)
+		case 0:
+			w.b.WriteString(`\0`)
+		case utf8.RuneError:
+			w.b.WriteString(`\uFFFD`)
+		default:
+			if !unicode.IsPrint(r) {
+				if r <= 0xFFFF {
+					w.b.WriteString(`\u` + leftPad(strconv.FormatInt(int64(r), 16), 4))
+				} else {
+					w.b.WriteString(`\U` + leftPad(strconv.FormatInt(int64(r), 16), 8))
+				}
+				continue
+			}
+			w.b.WriteRune(r)
+		}
+	}
+	w.b.WriteByte('"')
+}
+
+func leftPad(s string, n int) string {
+	return strings.Repeat("0", n-len(s)) + s
+}
+
+func printable(v string) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// literalOK reports whether a literal block holds v exactly: printable,
+// no carriage returns, no line of blanks only or with trailing blanks
+// (which editors and some parsers strip).
+func literalOK(v string) bool {
+	if !printable(v) || strings.ContainsAny(v, "\r\t") || strings.TrimRight(v, "\n") == "" {
+		return false
+	}
+	for _, line := range strings.Split(v, "\n") {
+		if strings.HasSuffix(line, " ") {
+			return false
+		}
+	}
+	return true
+}
+
+// plainOK reports whether v can be written without quotes.
+func plainOK(v string, inFlow bool) bool {
+	if v == "" || v != strings.TrimSpace(v) || strings.ContainsAny(v, "\t") {
+		return false
+	}
+	switch v[0] {
+	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return false
+	case '-', '?', ':':
+		if len(v) == 1 || v[1] == ' ' {
+			return false
+		}
+	}
+	if strings.Contains(v, ": ") || strings.Contains(v, " #") || strings.HasSuffix(v, ":") {
+		return false
+	}
+	if inFlow && strings.ContainsAny(v, ",[]{}") {
+		return false
+	}
+	if strings.HasPrefix(v, "---") || strings.HasPrefix(v, "...") {
+		return false // document markers
+	}
+	return v != "<<"
+}
+
+var (
+	numberRe    = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$|^[-+]?0[xob][0-9a-fA-F_]+$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$`)
+	timestampRe = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
+)
+
+// resolvesToString reports whether plain v reads back as a string, under
+// YAML 1.2 and the YAML 1.1 booleans older parsers still apply.
+func resolvesToString(v string) bool {
+	switch strings.ToLower(v) {
+	case "", "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n":
+		return false
+	}
+	return !numberRe.MatchString(v) && !timestampRe.MatchString(v)
+}

@@ -1,0 +1,88 @@
+package yamlx
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// sameValue checks that Write's output reads back as the value of src.
+func sameValue(t *testing.T, name string, src []byte) {
+	t.Helper()
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return
+	}
+	var want any
+	if doc.Decode(&want) != nil {
+		return
+	}
+	body := Flatten(doc.Content[0])
+	// Inputs yaml.v3 itself cannot write back faithfully are out of scope.
+	if ref, err := yaml.Marshal(body); err != nil {
+		return
+	} else if var_ := any(nil); yaml.Unmarshal(ref, &var_) != nil || !reflect.DeepEqual(var_, want) {
+		return
+	}
+	var b bytes.Buffer
+	if err := Write(&b, body); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var got any
+	if err := yaml.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatalf("%s: output does not parse: %v\n%s", name, err, b.String())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: output reads back differently:\n%s\nwant %#v\ngot  %#v", name, b.String(), want, got)
+	}
+}
+
+func TestWriteKeepsValues(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	more, _ := filepath.Glob("../../testdata/*/*/*/*.yml")
+	files = append(files, more...)
+	if len(files) < 50 {
+		t.Fatalf("only %d corpus files", len(files))
+	}
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), ".") {
+			continue // a temporary file of a test running beside this one
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameValue(t, f, data)
+	}
+}
+
+func TestWriteScalars(t *testing.T) {
+	for _, s := range []string{
+		"a: 'true'\nb: '1.5'\nc: '0x1F'\nd: 'yes'\ne: '2024-01-02'\nf: ''\ng: ' x'\nh: 'a: b'\ni: '#x'\nj: '- x'\nk: -logs\nl: '<<'\nm: 'x #y'\nn: '@x'\no: '~'\np: null\nq:\n",
+		"lit: |\n  a\n  b\nstrip: |-\n  a\nkeep: |+\n  a\n\nlead: \"  spaced\\nsecond\"\ntrail: \"x \\ny\"\ntab: \"a\\tb\\nc\"\nctl: \"\\x01\"\nuni: \"h\\u00e9llo ✓\"\n",
+		"flow: [a, 'b,c', {k: v}]\nfm: {a: [1, 2], 'b c': \"x\\ny\"}\nempty: []\nem: {}\nnested:\n  - - a\n    - b\n  - k: v\n    l: [x]\n",
+		"# head\nkey: value # line\nmap: # on key\n  # inner\n  a: 1\nseq:\n  # before item\n  - x\n",
+	} {
+		sameValue(t, s, []byte(s))
+	}
+}
+
+func FuzzWrite(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	for _, p := range files {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		sameValue(t, "fuzz", data)
+	})
+}
