@@ -24,6 +24,6 @@ func benchRender(b *testing.B, n int) {
 	}
 }
 
-func BenchmarkRender1000(b *testing.B) { benchRender(b, 1000) }
-func BenchmarkRender3000(b *testing.B) { benchRender(b, 3000) }
+func BenchmarkRender1000(b *testing.B)  { benchRender(b, 1000) }
+func BenchmarkRender3000(b *testing.B)  { benchRender(b, 3000) }
 func BenchmarkRender10000(b *testing.B) { benchRender(b, 10000) }

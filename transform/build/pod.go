@@ -183,7 +183,10 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 			return nil, r.errorf(in.Pod.Init[i], "init component %d: %v", i+1, err)
 		}
 	}
+	// A new mapping: the service's labels node is shared with the main
+	// component.
 	labels := load.ListToMap(yamlx.Get(ctrl, "labels"))
+	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
 	sort.Strings(order)
 	for _, name := range order {
 		if err := setLabel(labels, "pod.component."+name, comps[name]); err != nil {
@@ -207,7 +210,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 
 // setLabel stores v as the YAML text of label key.
 func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
-	text, err := Marshal(plain(yamlx.Copy(v)))
+	text, err := Marshal(plain(v))
 	if err != nil {
 		return err
 	}
@@ -216,7 +219,9 @@ func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
 }
 
 // copyKeys copies the listed keys from src to dst, in src's order, where
-// dst does not set them.
+// dst does not set them. The service node src is the build's own copy, and
+// the controller and its label texts only read shared values (labels are
+// written before the controller is finished), so values are not copied.
 func copyKeys(dst, src *yaml.Node, keys []string) {
 	want := make(map[string]bool, len(keys))
 	for _, k := range keys {
@@ -224,7 +229,7 @@ func copyKeys(dst, src *yaml.Node, keys []string) {
 	}
 	for _, p := range yamlx.Pairs(src) {
 		if want[p.Key.Value] && yamlx.Get(dst, p.Key.Value) == nil {
-			yamlx.Set(dst, p.Key.Value, yamlx.Copy(p.Value))
+			yamlx.Set(dst, p.Key.Value, p.Value)
 		}
 	}
 }
@@ -258,7 +263,11 @@ func addSocket(ctrl *yaml.Node) error {
 			return nil
 		}
 	}
-	vols.Content = append(vols.Content, yamlx.Str(DockerSocket))
+	// A new list: the service's volumes node is shared with the main
+	// component.
+	withSocket := *vols
+	withSocket.Content = append(append([]*yaml.Node(nil), vols.Content...), yamlx.Str(DockerSocket))
+	yamlx.Set(ctrl, "volumes", &withSocket)
 	return nil
 }
 
@@ -431,10 +440,20 @@ func Marshal(n *yaml.Node) (string, error) {
 	return b.String(), nil
 }
 
-// plain strips comments and makes the top level block style: a label's
-// YAML text carries data only, one key a line.
+// plain returns n without comments and with a block-style top level: a
+// label's YAML text carries data only, one key a line. Nodes with comments
+// are copied first: they may be shared with the controller.
 func plain(n *yaml.Node) *yaml.Node {
-	yamlx.Walk(n, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
-	n.Style &^= yaml.FlowStyle
+	commented := false
+	yamlx.Walk(n, func(n *yaml.Node) { commented = commented || n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" })
+	if commented {
+		n = yamlx.Copy(n)
+		yamlx.Walk(n, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
+	}
+	if n.Style&yaml.FlowStyle != 0 {
+		c := *n
+		c.Style &^= yaml.FlowStyle
+		n = &c
+	}
 	return n
 }

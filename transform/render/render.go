@@ -142,7 +142,10 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 	if body.Kind != yaml.MappingNode {
 		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %s; a template must render a YAML mapping", yamlx.KindName(body))}
 	}
-	return yamlx.Flatten(body), nil
+	if strings.ContainsAny(out, "&*") || strings.Contains(out, "<<") {
+		return yamlx.Flatten(body), nil // anchors, aliases or merge keys
+	}
+	return body, nil
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

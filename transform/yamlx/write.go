@@ -365,9 +365,18 @@ var (
 // resolvesToString reports whether plain v reads back as a string, under
 // YAML 1.2 and the YAML 1.1 booleans older parsers still apply.
 func resolvesToString(v string) bool {
-	switch strings.ToLower(v) {
-	case "", "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n":
+	if v == "" {
 		return false
 	}
-	return !numberRe.MatchString(v) && !timestampRe.MatchString(v)
+	switch c := v[0]; {
+	case c >= '0' && c <= '9', c == '+', c == '-', c == '.':
+		return !numberRe.MatchString(v) && !timestampRe.MatchString(v)
+	case len(v) > 5:
+		return true // longer than any keyword below
+	}
+	switch strings.ToLower(v) {
+	case "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n":
+		return false
+	}
+	return true
 }
