@@ -38,20 +38,36 @@ func pluginArgs(argv []string, a *app) (args []string, handled bool, code int) {
 		_ = enc.Encode(pluginMetadata{
 			SchemaVersion:    "0.1.0",
 			Vendor:           "podtemplate",
-			Version:          version,
+			Version:          buildVersion(),
 			ShortDescription: "Compile x-podlike and x-jobs stacks, deploy them and follow their jobs",
 			URL:              "https://github.com/podtemplate/podtemplate",
 		})
 		return nil, true, exitOK
 	}
-	for i, arg := range args {
+	// docker passes its global flags, then the plugin name. Skip the flags
+	// by name so a flag value or a stack called "podtemplate" is not taken
+	// for the plugin name.
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
 		if arg == "podtemplate" {
 			a.globalDocker = append([]string(nil), args[:i]...)
 			applyDockerGlobals(a.globalDocker)
 			return args[i+1:], false, 0
 		}
+		if !strings.HasPrefix(arg, "-") {
+			break
+		}
+		if name, _, hasValue := strings.Cut(arg, "="); !hasValue && dockerFlagsWithValue[name] {
+			i++
+		}
 	}
 	return args, false, 0
+}
+
+// dockerFlagsWithValue are docker's global flags that take a value.
+var dockerFlagsWithValue = map[string]bool{
+	"--config": true, "-c": true, "--context": true, "-H": true, "--host": true,
+	"-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true,
 }
 
 // applyDockerGlobals exports --context and -H/--host so the Engine client

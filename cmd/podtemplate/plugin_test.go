@@ -38,6 +38,18 @@ func TestPluginArgs(t *testing.T) {
 			env:     map[string]string{"DOCKER_CONTEXT": "bar", "DOCKER_HOST": ""},
 		},
 		{
+			name:    "a context named podtemplate",
+			argv:    []string{"docker-podtemplate", "--context", "podtemplate", "podtemplate", "version"},
+			args:    []string{"version"},
+			globals: []string{"--context", "podtemplate"},
+			env:     map[string]string{"DOCKER_CONTEXT": "podtemplate", "DOCKER_HOST": ""},
+		},
+		{
+			name: "run directly with a stack named podtemplate",
+			argv: []string{"docker-podtemplate", "deploy", "-c", "stack.yml", "podtemplate"},
+			args: []string{"deploy", "-c", "stack.yml", "podtemplate"},
+		},
+		{
 			name:    "host and config",
 			argv:    []string{"docker-podtemplate", "-H", "tcp://swarm:2376", "--config", "/etc/dc", "--debug", "podtemplate", "deploy", "-c", "s.yml", "app"},
 			args:    []string{"deploy", "-c", "s.yml", "app"},

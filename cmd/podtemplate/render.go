@@ -155,6 +155,9 @@ func runValidate(ctx context.Context, a *app, args []string) error {
 // over path, so a failure never leaves a partial file.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)

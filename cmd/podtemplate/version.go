@@ -24,10 +24,22 @@ func init() {
 			if err := parseFlags(c, fs, a, args); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "podtemplate %s (commit %s, %s)\n", version, buildCommit(), runtime.Version())
+			fmt.Fprintf(a.stdout, "podtemplate %s (commit %s, %s)\n", buildVersion(), buildCommit(), runtime.Version())
 			return nil
 		},
 	})
+}
+
+// buildVersion is the -ldflags version, else the module version Go
+// recorded (go install ...@v1.2.3), else "dev".
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
 }
 
 // buildCommit is the -ldflags commit, else the VCS revision Go recorded.

@@ -445,7 +445,9 @@ func Marshal(n *yaml.Node) (string, error) {
 // are copied first: they may be shared with the controller.
 func plain(n *yaml.Node) *yaml.Node {
 	commented := false
-	yamlx.Walk(n, func(n *yaml.Node) { commented = commented || n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" })
+	yamlx.Walk(n, func(n *yaml.Node) {
+		commented = commented || n.HeadComment != "" || n.LineComment != "" || n.FootComment != ""
+	})
 	if commented {
 		n = yamlx.Copy(n)
 		yamlx.Walk(n, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
