@@ -371,6 +371,11 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 					emit.FinishService(svc, emitOpts)
 					svc, err = emit.EncodeEntry(key, svc)
 				}
+				if j, ok := index[name]; ok && err == nil {
+					// In place at once (each worker its own slot), so the
+					// original's nodes can be collected during the build.
+					servicesNode.Content[j] = svc
+				}
 				built[i], errs[i] = svc, err
 			}
 		}()
@@ -382,9 +387,7 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 			list.Add(errs[i])
 			continue
 		}
-		if j, ok := index[name]; ok {
-			servicesNode.Content[j] = built[i]
-		} else {
+		if _, ok := index[name]; !ok {
 			servicesNode.Content = append(servicesNode.Content, yamlx.Str(name), built[i])
 		}
 		if cfg.Pods[name] != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -64,6 +65,18 @@ var commands = map[string]*command{}
 func register(c *command) { commands[c.name] = c }
 
 func main() {
+	// PODTEMPLATE_CPUPROFILE=FILE writes a CPU profile, for reports of slow
+	// renders.
+	if path := os.Getenv("PODTEMPLATE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				code := run(os.Args, &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(code)
+			}
+		}
+	}
 	os.Exit(run(os.Args, &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 

@@ -21,16 +21,16 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		v, ok := env[name]
 		return v, ok
 	}
-	seen := map[*yaml.Node]bool{}
+	// The walk follows Content only, never an alias to its anchor, so it
+	// visits (and substitutes) each node once.
 	services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
 	var err error
 	service := ""
 	var walk func(n *yaml.Node, isKey bool)
 	walk = func(n *yaml.Node, isKey bool) {
-		if n == nil || err != nil || seen[n] {
+		if n == nil || err != nil {
 			return
 		}
-		seen[n] = true
 		switch n.Kind {
 		case yaml.ScalarNode:
 			if isKey || !strings.Contains(n.Value, "$") {

@@ -162,14 +162,14 @@ func trimYAMLPrefix(s string) string {
 // checkKeys rejects mappings with non-scalar or duplicate keys, which yaml.v3
 // accepts at the node level but Compose does not.
 func checkKeys(name string, n *yaml.Node) error {
-	seen := map[*yaml.Node]bool{}
+	// The walk follows Content only, never an alias to its anchor, so it
+	// visits each node once.
 	services := yamlx.Resolve(yamlx.Get(n, "services"))
 	var walk func(n *yaml.Node, depth int, service string) error
 	walk = func(n *yaml.Node, depth int, service string) error {
-		if n == nil || seen[n] {
+		if n == nil {
 			return nil
 		}
-		seen[n] = true
 		if depth > maxDepth {
 			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
 		}

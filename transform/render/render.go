@@ -116,15 +116,21 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 	name := e.names[key]
 	cacheKey := name + "\x00" + out
 	if n, ok := e.parsed.Load(cacheKey); ok {
-		return yamlx.Copy(n.(*yaml.Node)), nil
+		if n, ok := n.(*yaml.Node); ok {
+			return yamlx.Copy(n), nil
+		}
 	}
 	n, err := ParseOutput(name, out)
 	if err != nil {
 		return nil, err
 	}
-	if e.parsedSize.Load() < maxParsed {
-		e.parsedSize.Add(1)
-		e.parsed.Store(cacheKey, yamlx.Copy(n))
+	// Keep a parsed copy only from an output's second sighting on, so
+	// outputs unique to one service cost no memory beyond a marker.
+	if prev, loaded := e.parsed.LoadOrStore(cacheKey, struct{}{}); loaded {
+		if _, marker := prev.(struct{}); marker && e.parsedSize.Load() < maxParsed {
+			e.parsedSize.Add(1)
+			e.parsed.Store(cacheKey, yamlx.Copy(n))
+		}
 	}
 	return n, nil
 }
