@@ -126,7 +126,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 	emitOpts := emit.Options{InDir: inDir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate}
 	res := &Result{}
-	if err := buildServices(cfg, merged, servicesNode, project, typed, engine, opts, emitOpts, res); err != nil {
+	if err := buildServices(files, cfg, merged, servicesNode, project, typed, engine, opts, emitOpts, res); err != nil {
 		return nil, err
 	}
 	emit.Finish(merged, emitOpts)
@@ -314,7 +314,7 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 // (each on its own nodes) and, for YAML output, finished and encoded right
 // away so their nodes can be dropped; results are placed in input order, so
 // the output does not depend on scheduling.
-func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
+func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
 		return nil
 	}
@@ -336,7 +336,7 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 			names = append(names, name)
 		}
 	}
-	if hasAnchors(merged) {
+	if len(files) == 1 && files[0].Anchors { // several files are flattened
 		// Aliases elsewhere into the services being rebuilt must stay valid.
 		var originals []*yaml.Node
 		for _, name := range names {
@@ -398,12 +398,6 @@ func buildServices(cfg *config.Config, merged, servicesNode *yaml.Node, project 
 		}
 	}
 	return list.Err()
-}
-
-func hasAnchors(n *yaml.Node) bool {
-	found := false
-	yamlx.Walk(n, func(n *yaml.Node) { found = found || n.Anchor != "" })
-	return found
 }
 
 func buildService(name string, orig *yaml.Node, cfg *config.Config, project *types.Project, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {

@@ -156,7 +156,9 @@ func Strip(files []*load.File) {
 				removed = append(removed, v)
 			}
 		}
-		ExpandAliasesInto(f.Root, removed)
+		if f.Anchors {
+			ExpandAliasesInto(f.Root, removed)
+		}
 		if services := yamlx.Resolve(yamlx.Get(f.Root, "services")); services != nil && services.Kind == yaml.MappingNode {
 			for i := 1; i < len(services.Content); i += 2 {
 				svc := yamlx.Resolve(services.Content[i])

@@ -36,6 +36,9 @@ type File struct {
 	Dir  string     // absolute folder its relative paths resolve against
 	Root *yaml.Node // the top-level mapping
 	Doc  *yaml.Node // the document node holding Root (and its comments)
+	// Anchors is true when the file defines YAML anchors, so edits must
+	// keep aliases valid.
+	Anchors bool
 }
 
 // Pos returns the position of n in f.
@@ -125,10 +128,11 @@ func Parse(name, dir string, data []byte) (*File, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, diag.At(name, root).Errorf("the top level is %s; expected a mapping with services", yamlx.KindName(root))
 	}
-	if err := checkKeys(name, root); err != nil {
+	f := &File{Name: name, Dir: dir, Root: root, Doc: &doc}
+	if err := checkKeys(f); err != nil {
 		return nil, err
 	}
-	return &File{Name: name, Dir: dir, Root: root, Doc: &doc}, nil
+	return f, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -161,7 +165,8 @@ func trimYAMLPrefix(s string) string {
 
 // checkKeys rejects mappings with non-scalar or duplicate keys, which yaml.v3
 // accepts at the node level but Compose does not.
-func checkKeys(name string, n *yaml.Node) error {
+func checkKeys(f *File) error {
+	name, n := f.Name, f.Root
 	// The walk follows Content only, never an alias to its anchor, so it
 	// visits each node once.
 	services := yamlx.Resolve(yamlx.Get(n, "services"))
@@ -169,6 +174,9 @@ func checkKeys(name string, n *yaml.Node) error {
 	walk = func(n *yaml.Node, depth int, service string) error {
 		if n == nil {
 			return nil
+		}
+		if n.Anchor != "" {
+			f.Anchors = true
 		}
 		if depth > maxDepth {
 			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
