@@ -138,6 +138,18 @@ else
 	fail "prune touched the pod"
 fi
 
+# 7. run --stack joins the deployed stack's network (stack of scenario 6).
+run_case "run --stack (joins a deployed stack)" timeout 120 "$bin" run -c $cases/run.yml --stack-prefix "$prefix" --stack "${prefix}d" --keep ok
+svc=$(docker service ls --filter "label=com.docker.stack.namespace" --format '{{.Name}}' | grep "^$prefix-ok-" | head -1)
+want=$(docker network inspect "${prefix}d_default" --format '{{.Id}}' 2>/dev/null)
+got=$(docker service inspect "$svc" --format '{{range .Spec.TaskTemplate.Networks}}{{.Target}} {{end}}' 2>/dev/null)
+if [ "$code" -eq 0 ] && [ -n "$want" ] && echo "$got" | grep -q "$want"; then
+	pass "run --stack attaches the job to the deployed stack's network"
+else
+	fail "run --stack (service $svc networks: $got, want $want)"
+fi
+[ -n "$svc" ] && docker stack rm "${svc%_ok}" >/dev/null 2>&1
+
 echo
 echo "e2e: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

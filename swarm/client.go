@@ -61,12 +61,12 @@ type ConnectOptions struct {
 // Client talks to the manager node of a Swarm. Create it with Connect or
 // NewClient; Close it when done.
 type Client struct {
-	api      API
-	host     string
-	conn     ConnectOptions
-	docker   string // the docker CLI binary, "docker" by default
-	poll     time.Duration
-	now      func() time.Time
+	api    API
+	host   string
+	conn   ConnectOptions
+	docker string // the docker CLI binary, "docker" by default
+	poll   time.Duration
+	now    func() time.Time
 }
 
 // Endpoint is where a docker context, an option or the environment points.

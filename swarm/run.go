@@ -47,6 +47,9 @@ type RunOptions struct {
 	DockerArgs []string
 	// Summary prints the summary table at the end.
 	Summary bool
+	// Join is a deployed stack whose networks, volumes, secrets and
+	// configs the job uses (see RunStack); "" gives it its own.
+	Join string
 }
 
 // RunError is returned by Run when the job did not produce an exit code of
@@ -88,7 +91,7 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 	if opts.StackPrefix != "" {
 		stack = sanitizeName(opts.StackPrefix) + "-" + unique
 	}
-	file, err := RunStack(opts.StackFile, opts.Job, unique, opts.Env, opts.Timeout)
+	file, err := RunStack(opts.StackFile, opts.Job, unique, opts.Env, opts.Timeout, opts.Join)
 	if err != nil {
 		return 1, err
 	}
@@ -210,7 +213,12 @@ func sanitizeName(s string) string {
 // it references. A scheduled job is made to run now (replicas set to its
 // completions, swarm-cronjob disabled). timeout, if > 0, replaces the
 // job's timeout label.
-func RunStack(rendered []byte, job, name string, env []string, timeout time.Duration) ([]byte, error) {
+//
+// With join set to the name of a deployed stack, the job uses that stack's
+// networks, volumes, secrets and configs (as external resources named
+// <join>_<name>, or by their explicit names) instead of new ones of its
+// own, so it reaches the stack's services and data.
+func RunStack(rendered []byte, job, name string, env []string, timeout time.Duration, join string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(rendered, &doc); err != nil {
 		return nil, fmt.Errorf("reading the rendered stack: %v", err)
@@ -272,20 +280,47 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 	refs := serviceRefs(svc)
 	for _, kind := range []string{"networks", "volumes", "secrets", "configs"} {
 		top := mapGet(root, kind)
-		if top == nil || top.Kind != yaml.MappingNode {
-			continue
-		}
 		picked := &yaml.Node{Kind: yaml.MappingNode}
-		for i := 0; i+1 < len(top.Content); i += 2 {
-			if refs[kind][top.Content[i].Value] {
-				picked.Content = append(picked.Content, top.Content[i], top.Content[i+1])
+		if top != nil && top.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(top.Content); i += 2 {
+				if refs[kind][top.Content[i].Value] {
+					def := top.Content[i+1]
+					if join != "" {
+						def = joined(def, join, top.Content[i].Value)
+					}
+					picked.Content = append(picked.Content, top.Content[i], def)
+				}
 			}
+		}
+		if join != "" && kind == "networks" && refs[kind]["default"] && mapGet(picked, "default") == nil {
+			mapSet(picked, "default", joined(nil, join, "default"))
 		}
 		if len(picked.Content) > 0 {
 			mapSet(out, kind, picked)
 		}
 	}
 	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
+}
+
+// joined is a resource definition that refers to the deployed stack's
+// resource: external, named <stack>_<key> unless it is external or named
+// already (then it is the same resource in both stacks).
+func joined(def *yaml.Node, stack, key string) *yaml.Node {
+	if def != nil && def.Kind == yaml.MappingNode {
+		if ext := mapGet(def, "external"); ext != nil && ext.Value == "true" {
+			return def
+		}
+		if n := mapGet(def, "name"); n != nil {
+			return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+				{Kind: yaml.ScalarNode, Value: "external"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
+				{Kind: yaml.ScalarNode, Value: "name"}, n,
+			}}
+		}
+	}
+	return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: "external"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
+		{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: stack + "_" + key},
+	}}
 }
 
 // expandAliases returns a copy of n with every alias replaced by a copy of

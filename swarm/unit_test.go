@@ -326,7 +326,7 @@ configs:
 `
 
 func TestRunStack(t *testing.T) {
-	out, err := RunStack([]byte(renderedStack), "migrate", "migrate-abc123", []string{"LEVEL=2", "NEW=x=y"}, 30*time.Second)
+	out, err := RunStack([]byte(renderedStack), "migrate", "migrate-abc123", []string{"LEVEL=2", "NEW=x=y"}, 30*time.Second, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestRunStack(t *testing.T) {
 	}
 
 	// A list environment and list labels.
-	out, err = RunStack([]byte(renderedStack), "listy", "listy-1", []string{"B=3", "C=4"}, 0)
+	out, err = RunStack([]byte(renderedStack), "listy", "listy-1", []string{"B=3", "C=4"}, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,14 +397,14 @@ func TestRunStack(t *testing.T) {
 		{"web", "service web is not a job"},
 		{"nope", "job nope not found in the stack (services: migrate, listy, web)"},
 	} {
-		if _, err := RunStack([]byte(renderedStack), tc.job, "x", nil, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := RunStack([]byte(renderedStack), tc.job, "x", nil, 0, ""); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.job, err, tc.want)
 		}
 	}
-	if _, err := RunStack([]byte(renderedStack), "migrate", "x", []string{"NOEQUALS"}, 0); err == nil || !strings.Contains(err.Error(), "KEY=VALUE") {
+	if _, err := RunStack([]byte(renderedStack), "migrate", "x", []string{"NOEQUALS"}, 0, ""); err == nil || !strings.Contains(err.Error(), "KEY=VALUE") {
 		t.Errorf("bad env: %v", err)
 	}
-	if _, err := RunStack([]byte("services: [\n"), "migrate", "x", nil, 0); err == nil {
+	if _, err := RunStack([]byte("services: [\n"), "migrate", "x", nil, 0, ""); err == nil {
 		t.Error("bad YAML accepted")
 	}
 }
@@ -603,5 +603,33 @@ services:
 	out, skipped, _ = withoutUnchangedJobs(file, snap)
 	if len(skipped) != 0 || !bytes.Equal(out, file) {
 		t.Errorf("untouched file changed: %v\n%s", skipped, out)
+	}
+}
+
+func TestRunStackJoin(t *testing.T) {
+	out, err := RunStack([]byte(renderedStack), "migrate", "migrate-abc123", nil, 0, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := yaml.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	ext := func(kind, key string) map[string]any {
+		m, _ := got[kind].(map[string]any)
+		d, _ := m[key].(map[string]any)
+		return d
+	}
+	if d := ext("networks", "backend"); d["external"] != true || d["name"] != "shop_backend" {
+		t.Errorf("network backend: %v", d)
+	}
+	if d := ext("volumes", "data"); d["external"] != true || d["name"] != "shop_data" {
+		t.Errorf("volume data: %v", d)
+	}
+	if d := ext("secrets", "dbpass"); d["external"] != true || d["name"] != nil {
+		t.Errorf("an external secret stays as it is: %v", d)
+	}
+	if d := ext("configs", "appconf"); d["external"] != true || d["name"] != "shop_appconf" {
+		t.Errorf("config appconf: %v", d)
 	}
 }

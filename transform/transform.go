@@ -104,7 +104,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var project *types.Project
+	var project *load.ProjectView
 	typed := map[string]types.ServiceConfig{}
 	if len(cfg.Pods)+len(cfg.Jobs) > 0 {
 		uses := engine.Uses()
@@ -114,7 +114,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		if opts.NoInterpolate && (need.Project || need.WholeService || len(need.ServiceFields) > 0) {
 			view = load.Lenient(merged, env)
 		}
-		project, typed, err = load.Typed(ctx, view, names, need, inDir, load.Describe(files), env)
+		project, typed, err = load.Typed(ctx, view, names, need, inDir, load.Describe(files))
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +314,7 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 // (each on its own nodes) and, for YAML output, finished and encoded right
 // away so their nodes can be dropped; results are placed in input order, so
 // the output does not depend on scheduling.
-func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode *yaml.Node, project *types.Project, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
+func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode *yaml.Node, project *load.ProjectView, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
 		return nil
 	}
@@ -400,7 +400,7 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 	return list.Err()
 }
 
-func buildService(name string, orig *yaml.Node, cfg *config.Config, project *types.Project, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
+func buildService(name string, orig *yaml.Node, cfg *config.Config, project *load.ProjectView, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
 	svc := yamlx.Flatten(orig)
 	if svc == nil || yamlx.IsNull(svc) {
 		svc = nil

@@ -114,7 +114,7 @@ func runDeploy(ctx context.Context, a *app, args []string) error {
 // renderForDeploy renders the stack files given with -c (deploy and run
 // take a name as their argument, not files).
 func renderForDeploy(ctx context.Context, a *app, rf *renderFlags) (*transform.Result, error) {
-	opts, err := rf.options(a, nil)
+	opts, err := rf.options(a, nil, true)
 	if err != nil {
 		return nil, err
 	}

@@ -94,8 +94,7 @@ func run(argv []string, a *app) (code int) {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 && args[0] == "help" {
 			if c, ok := commands[args[1]]; ok {
-				fmt.Fprint(a.stdout, c.usage)
-				return exitOK
+				return report(a.stderr, c, c.run(context.Background(), a, []string{"--help"}))
 			}
 		}
 		printUsage(a.stdout)
@@ -130,6 +129,10 @@ func report(w io.Writer, c *command, err error) int {
 	if errors.As(err, &ue) {
 		fmt.Fprintf(w, "error: %s\nRun 'podtemplate help %s' for usage.\n", ue.msg, c.name)
 		return exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(w, "error: interrupted")
+		return 130
 	}
 	var ec *exitCodeError
 	if errors.As(err, &ec) {

@@ -43,9 +43,13 @@ func (f *renderFlags) register(fs *pflag.FlagSet) {
 }
 
 // options builds transform options from the flags and positional files.
-func (f *renderFlags) options(a *app, positional []string) (transform.Options, error) {
+// forName says the command's argument is a name (deploy, run), not a file.
+func (f *renderFlags) options(a *app, positional []string, forName bool) (transform.Options, error) {
 	files := append(append([]string(nil), f.files...), positional...)
 	if len(files) == 0 {
+		if forName {
+			return transform.Options{}, usagef("no stack files: give them with -c FILE (- for stdin); the argument is a name, not a file")
+		}
 		return transform.Options{}, usagef("no input files: give one with -c FILE, as an argument, or - for stdin")
 	}
 	for _, kv := range f.set {
@@ -108,7 +112,7 @@ func runRender(ctx context.Context, a *app, args []string) error {
 	if *format != "yaml" && *format != "json" {
 		return usagef("--format %q: expected yaml or json", *format)
 	}
-	opts, err := rf.options(a, fs.Args())
+	opts, err := rf.options(a, fs.Args(), false)
 	if err != nil {
 		return err
 	}
@@ -139,7 +143,7 @@ func runValidate(ctx context.Context, a *app, args []string) error {
 	if err := parseFlags(c, fs, a, args); err != nil {
 		return err
 	}
-	opts, err := rf.options(a, fs.Args())
+	opts, err := rf.options(a, fs.Args(), false)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ func init() {
 Renders the stack, deploys JOB alone as a stack of its own under a unique
 name (so parallel runs never collide), streams its logs, exits with its exit
 code, and removes it afterwards unless --keep (also on timeout and Ctrl-C).
+With --stack STACK the job joins that deployed stack's networks, volumes,
+secrets and configs, so it reaches its services and data; without it, the
+job gets resources of its own.
 Exit codes: the job's own; 124 timed out; 125 Swarm could not run it;
 130 interrupted.
 `,
@@ -35,6 +38,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	keep := fs.Bool("keep", false, "leave the job's stack in place afterwards")
 	timeout := fs.Duration("timeout", 0, "wait at most this long (default: the job's timeout, else no limit)")
 	prefix := fs.String("stack-prefix", "", "start the unique stack name with this prefix")
+	join := fs.String("stack", "", "run against this deployed stack: use its networks, volumes, secrets and configs")
 	registryAuth := fs.Bool("with-registry-auth", false, "send registry credentials to the Swarm agents")
 	resolveImage := fs.String("resolve-image", "", "query the registry for image digests: always, changed or never")
 	if err := parseFlags(c, fs, a, args); err != nil {
@@ -62,7 +66,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		Job: job, StackFile: res.Output, StackPrefix: *prefix, Env: *env, Keep: *keep,
 		Out: a.stdout, Err: a.stderr, Status: a.stderr, TTY: isTerminal(a.stderr),
 		Timeout: *timeout, WithRegistryAuth: *registryAuth, ResolveImage: *resolveImage,
-		DockerArgs: a.dockerArgs(), Summary: true,
+		DockerArgs: a.dockerArgs(), Summary: true, Join: *join,
 	})
 	var re *swarm.RunError
 	if errors.As(err, &re) {

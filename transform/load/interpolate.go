@@ -14,64 +14,29 @@ import (
 
 // Interpolate substitutes ${VAR}, ${VAR:-default}, ${VAR:?err} and $$ in
 // every scalar value of f, as docker stack config does, in place. Keys are
-// left alone, as Compose does.
+// left alone, as Compose does, and so is the text of inline templates
+// (see eachValue).
 func Interpolate(f *File, env map[string]string, warn func(string)) error {
 	missing := map[string]bool{}
 	lookup := func(name string) (string, bool) {
 		v, ok := env[name]
 		return v, ok
 	}
-	// The walk follows Content only, never an alias to its anchor, so it
-	// visits (and substitutes) each node once.
-	services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
 	var err error
-	service := ""
-	var walk func(n *yaml.Node, isKey bool)
-	walk = func(n *yaml.Node, isKey bool) {
-		if n == nil || err != nil {
-			return
-		}
-		switch n.Kind {
-		case yaml.ScalarNode:
-			if isKey || !strings.Contains(n.Value, "$") {
-				return
-			}
-			for _, name := range plainVariables(n.Value) {
-				if _, ok := env[name]; !ok {
-					missing[name] = true
-				}
-			}
-			out, serr := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
-			if serr != nil {
-				err = diag.Service(substituteError(f, n, serr), service)
-				return
-			}
-			if out != n.Value {
-				n.Value = out
-				// A plain scalar is re-typed by its new text, as Compose
-				// casts interpolated values (replicas: ${N} is a number).
-				if n.Style == 0 || n.Style == yaml.TaggedStyle {
-					n.Tag = ""
-				}
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n == services {
-					service = n.Content[i].Value
-				}
-				walk(n.Content[i], true)
-				walk(n.Content[i+1], false)
-			}
-			if n == services {
-				service = ""
-			}
-		default:
-			for _, c := range n.Content {
-				walk(c, false)
+	eachValue(f.Root, func(n *yaml.Node, service string) bool {
+		for _, name := range plainVariables(n.Value) {
+			if _, ok := env[name]; !ok {
+				missing[name] = true
 			}
 		}
-	}
-	walk(f.Root, false)
+		out, serr := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
+		if serr != nil {
+			err = diag.Service(substituteError(f, n, serr), service)
+			return false
+		}
+		setValue(n, out)
+		return true
+	})
 	if err != nil {
 		return err
 	}
@@ -98,32 +63,69 @@ func Lenient(root *yaml.Node, env map[string]string) *yaml.Node {
 		v, ok := env[name]
 		return v, ok
 	}
-	var walk func(n *yaml.Node, isKey bool)
-	walk = func(n *yaml.Node, isKey bool) {
+	eachValue(c, func(n *yaml.Node, _ string) bool {
+		if out, err := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging); err == nil {
+			setValue(n, out)
+		}
+		return true
+	})
+	return c
+}
+
+// setValue sets a scalar's substituted text. A plain scalar is re-typed by
+// its new text, as Compose casts interpolated values (replicas: ${N} is a
+// number).
+func setValue(n *yaml.Node, out string) {
+	if out == n.Value {
+		return
+	}
+	n.Value = out
+	if n.Style == 0 || n.Style == yaml.TaggedStyle {
+		n.Tag = ""
+	}
+}
+
+// eachValue calls fn on every scalar value holding a $, with the service
+// it belongs to, until fn returns false. It follows Content only, never an
+// alias to its anchor, so each node is visited once. The text of inline
+// templates (inline: under x-podlike or x-jobs) is skipped: a template's
+// $variables are Go template variables, and its output, like a file
+// template's, is literal text.
+func eachValue(root *yaml.Node, fn func(n *yaml.Node, service string) bool) {
+	services := yamlx.Resolve(yamlx.Get(root, "services"))
+	service := ""
+	stop := false
+	var walk func(n *yaml.Node, inExt bool)
+	walk = func(n *yaml.Node, inExt bool) {
+		if n == nil || stop {
+			return
+		}
 		switch n.Kind {
 		case yaml.ScalarNode:
-			if isKey || !strings.Contains(n.Value, "$") {
-				return
-			}
-			if out, err := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging); err == nil && out != n.Value {
-				n.Value = out
-				if n.Style == 0 || n.Style == yaml.TaggedStyle {
-					n.Tag = ""
-				}
+			if strings.Contains(n.Value, "$") && !fn(n, service) {
+				stop = true
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i], true)
-				walk(n.Content[i+1], false)
+				k := n.Content[i].Value
+				if n == services {
+					service = k
+				}
+				if inExt && k == "inline" {
+					continue
+				}
+				walk(n.Content[i+1], inExt || k == "x-podlike" || k == "x-jobs")
+			}
+			if n == services {
+				service = ""
 			}
 		default:
 			for _, c := range n.Content {
-				walk(c, false)
+				walk(c, inExt)
 			}
 		}
 	}
-	walk(c, false)
-	return c
+	walk(root, false)
 }
 
 // plainRef matches $VAR and ${VAR}: the references without a default or

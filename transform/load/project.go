@@ -13,7 +13,9 @@ import (
 // Project builds compose-go's typed project from the merged tree (with the
 // extension fields already removed), for templates' .Service and .Project.
 // workingDir is where relative paths resolve, as for docker stack deploy.
-func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string, env map[string]string) (*types.Project, error) {
+// No environment is given: values are interpolated already, and templates
+// must not see the process environment.
+func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string) (*types.Project, error) {
 	var dict map[string]any
 	if err := merged.Decode(&dict); err != nil {
 		return nil, &diag.Error{File: describe, Msg: "cannot read the stack", Err: err}
@@ -25,7 +27,6 @@ func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string
 	details := types.ConfigDetails{
 		WorkingDir:  workingDir,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(workingDir, "stack.yml"), Config: dict}},
-		Environment: env,
 	}
 	p, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
 		o.SetProjectName(name, true)

@@ -11,6 +11,20 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// ProjectView is the stack as templates see it (.Project): its services,
+// networks, volumes, secrets, configs and extension fields. It is not
+// compose-go's Project, whose environment and methods would let a template
+// read the process environment and files.
+type ProjectView struct {
+	Name       string
+	Services   types.Services
+	Networks   types.Networks
+	Volumes    types.Volumes
+	Secrets    types.Secrets
+	Configs    types.Configs
+	Extensions types.Extensions
+}
+
 // Need says which parts of compose-go's typed model templates can reach.
 type Need struct {
 	Project       bool            // the whole project (.Project, or data passed around)
@@ -22,10 +36,10 @@ type Need struct {
 // named services. Building compose-go's model is the costliest part of a
 // render, so it is built from only the keys templates can reach; a field
 // templates never read cannot change the output.
-func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, workingDir, describe string, env map[string]string) (*types.Project, map[string]types.ServiceConfig, error) {
+func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, workingDir, describe string) (*ProjectView, map[string]types.ServiceConfig, error) {
 	out := make(map[string]types.ServiceConfig, len(names))
 	if need.Project || need.WholeService {
-		p, err := Project(ctx, merged, workingDir, describe, env)
+		p, err := Project(ctx, merged, workingDir, describe)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -34,7 +48,8 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 				out[n] = s
 			}
 		}
-		return p, out, nil
+		return &ProjectView{Name: p.Name, Services: p.Services, Networks: p.Networks, Volumes: p.Volumes,
+			Secrets: p.Secrets, Configs: p.Configs, Extensions: p.Extensions}, out, nil
 	}
 	keys := yamlKeys(need.ServiceFields)
 	services := yamlx.Resolve(yamlx.Get(merged, "services"))
@@ -55,7 +70,7 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 		}
 		reduced.Content = append(reduced.Content, yamlx.Str(n), m)
 	}
-	p, err := Project(ctx, yamlx.Map(yamlx.Str("services"), reduced), workingDir, describe, env)
+	p, err := Project(ctx, yamlx.Map(yamlx.Str("services"), reduced), workingDir, describe)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,7 +18,7 @@ func TestTypedReducedFields(t *testing.T) {
 		{ServiceFields: map[string]bool{"Image": true}},
 		{WholeService: true},
 	} {
-		_, svcs, err := Typed(context.Background(), doc.Content[0], []string{"api"}, need, t.TempDir(), "stack.yml", nil)
+		_, svcs, err := Typed(context.Background(), doc.Content[0], []string{"api"}, need, t.TempDir(), "stack.yml")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@
 package merge
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -63,14 +64,28 @@ func Value(base, over *yaml.Node) *yaml.Node {
 }
 
 // KeyValueMap converts a list of KEY=VALUE strings (a bare KEY maps to
-// null) to a mapping; ok is false when an item is not a string.
+// null, as in environment lists) to a mapping; ok is false when the list is
+// not such a list: an item that is not a string or not KEY[=VALUE], or no
+// item with "=" at all (a command's arguments are not settings).
 func KeyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 	m := yamlx.Map()
+	withValue := false
 	for _, it := range seq.Content {
 		it = yamlx.Resolve(it)
 		if it.Kind != yaml.ScalarNode {
 			return nil, false
 		}
+		key, _, hasValue := strings.Cut(it.Value, "=")
+		if !keyRe.MatchString(key) {
+			return nil, false
+		}
+		withValue = withValue || hasValue
+	}
+	if !withValue {
+		return nil, false
+	}
+	for _, it := range seq.Content {
+		it = yamlx.Resolve(it)
 		k, v, hasValue := strings.Cut(it.Value, "=")
 		if yamlx.Get(m, k) != nil {
 			continue
@@ -83,3 +98,6 @@ func KeyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 	}
 	return m, true
 }
+
+// keyRe matches an environment variable or label key.
+var keyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)

@@ -33,6 +33,7 @@ func TestInto(t *testing.T) {
 		{"map into map merges", `{e: {A: "1"}}`, `{e: {A: "2", B: "3"}}`, `{e: {A: "1", B: "3"}}`},
 		{"list into list appends", `{v: [a, b]}`, `{v: [c]}`, `{v: [a, b, c]}`},
 		{"map into KEY=VALUE list", `{e: [A=1, B]}`, `{e: {A: "9", C: "3"}}`, `{e: {A: "1", B: null, C: "3"}}`},
+		{"map into a command list kept", `{c: [run, --fast]}`, `{c: {x: y}}`, `{c: [run, --fast]}`},
 		{"KEY=VALUE list into map", `{e: {A: "1"}}`, `{e: [A=9, C=3]}`, `{e: {A: "1", C: "3"}}`},
 		{"string into list appends", `{c: [a]}`, `{c: b}`, `{c: [a, b]}`},
 		{"list into scalar kept", `{c: a}`, `{c: [b]}`, `{c: a}`},

@@ -134,8 +134,13 @@ func toInt(v any) (int, bool) {
 	return 0, false
 }
 
+// required fails on nil and "" only, as Helm's does: 0 and false are
+// values.
 func required(msg string, v any) (any, error) {
-	if isEmpty(v) {
+	if v == nil {
+		return nil, fmt.Errorf("%s", msg)
+	}
+	if s, ok := v.(string); ok && s == "" {
 		return nil, fmt.Errorf("%s", msg)
 	}
 	return v, nil

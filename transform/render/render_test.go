@@ -33,6 +33,7 @@ func TestFunctions(t *testing.T) {
 		{`{{ default 80 .Args.Missing }}`, "80"},
 		{`{{ until 3 | len }}`, "3"},
 		{`{{ sha256sum "x" | trunc 8 }}`, "2d711642"},
+		{`{{ required "x" 0 }} {{ required "x" false }}`, "0 false"},
 	} {
 		got, err := run(t, tc.tmpl, data, false)
 		if err != nil {

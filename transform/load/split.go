@@ -1,0 +1,185 @@
+package load
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// splitMin is the size from which a file's services are parsed in
+// parallel: yaml.v3 parses a megabyte in about a tenth of a second, on one
+// core.
+const splitMin = 256 << 10
+
+// parseSplit parses a large stack file with its services block cut into
+// contiguous runs of services parsed concurrently, and the rest of the
+// file parsed on its own. It gives the same node tree as one parse (lines
+// are shifted back to the file's), and declines (ok false) whenever the
+// file's layout leaves any doubt: no plain `services:` block, comments
+// between services, tabs, directives or several documents, or any anchor
+// or alias crossing a cut (a run then fails to parse on its own). The
+// caller then parses the file whole, which also reports any error.
+func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	start := -1
+	for i, l := range lines {
+		s := string(l)
+		if strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") || strings.HasPrefix(s, "%") || strings.HasPrefix(s, "\t") {
+			return nil, false
+		}
+		if strings.TrimRight(s, " \r\n") == "services:" && start < 0 {
+			start = i
+		}
+	}
+	if start < 0 {
+		return nil, false
+	}
+	end := len(lines)
+	for i := start + 1; i < len(lines); i++ {
+		if c := firstChar(lines[i]); c >= 0 && lines[i][0] != ' ' {
+			end = i
+			break
+		}
+	}
+	// Service keys: lines indented like the first one.
+	indent := -1
+	var keys []int
+	lastContent := -1
+	for i := start + 1; i < end; i++ {
+		c := firstChar(lines[i])
+		if c < 0 {
+			continue
+		}
+		comment := lines[i][c] == '#'
+		if indent < 0 {
+			if comment || lines[i][c] == '-' {
+				return nil, false
+			}
+			indent = c
+		}
+		switch {
+		case c < indent, c == indent && comment:
+			return nil, false
+		case c == indent:
+			if lines[i][c] == '-' {
+				return nil, false
+			}
+			keys = append(keys, i)
+		}
+		lastContent = i
+		if comment && nextContentIsKey(lines, i+1, end, indent) {
+			return nil, false // a comment just before a service: leave its attachment to yaml.v3
+		}
+	}
+	if len(keys) < 2 || lastContent < 0 || lines[lastContent][firstChar(lines[lastContent])] == '#' {
+		return nil, false
+	}
+	if parts > len(keys) {
+		parts = len(keys)
+	}
+	type run struct {
+		from, to int // lines [from, to)
+		node     *yaml.Node
+		ok       bool
+	}
+	runs := make([]run, parts)
+	for p := range runs {
+		runs[p].from = keys[p*len(keys)/parts]
+		if p+1 < parts {
+			runs[p].to = keys[(p+1)*len(keys)/parts]
+		} else {
+			runs[p].to = end
+		}
+	}
+	var skeleton yaml.Node
+	skeletonOK := false
+	var wg sync.WaitGroup
+	for p := range runs {
+		wg.Add(1)
+		go func(r *run) {
+			defer wg.Done()
+			var d yaml.Node
+			if yaml.Unmarshal(bytes.Join(lines[r.from:r.to], nil), &d) != nil {
+				return
+			}
+			body := yamlx.Body(&d)
+			if body == nil || body.Kind != yaml.MappingNode || d.HeadComment != "" || d.FootComment != "" || body.FootComment != "" {
+				return
+			}
+			shift(body, r.from)
+			r.node, r.ok = body, true
+		}(&runs[p])
+	}
+	rest := append(append([][]byte(nil), lines[:start+1]...), lines[end:]...)
+	if yaml.Unmarshal(bytes.Join(rest, nil), &skeleton) == nil {
+		skeletonOK = true
+	}
+	wg.Wait()
+	if !skeletonOK {
+		return nil, false
+	}
+	root := yamlx.Body(&skeleton)
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil, false
+	}
+	var services *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if k.Line == start+1 && k.Value == "services" {
+			services = root.Content[i+1]
+		}
+	}
+	if services == nil || !yamlx.IsNull(services) || services.LineComment != "" || services.FootComment != "" {
+		return nil, false
+	}
+	// Lines after the cut-out block move back to their places.
+	yamlx.Walk(&skeleton, func(n *yaml.Node) {
+		if n.Line > start+1 {
+			n.Line += end - start - 1
+		}
+	})
+	merged := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: keys[0] + 1, Column: indent + 1}
+	for _, r := range runs {
+		if !r.ok {
+			return nil, false
+		}
+		merged.Content = append(merged.Content, r.node.Content...)
+	}
+	*services = *merged
+	return &skeleton, true
+}
+
+// firstChar is the index of a line's first non-blank character, or -1.
+func firstChar(line []byte) int {
+	for i, c := range line {
+		switch c {
+		case ' ':
+		case '\n', '\r':
+			return -1
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+func nextContentIsKey(lines [][]byte, from, end, indent int) bool {
+	for i := from; i < end; i++ {
+		if c := firstChar(lines[i]); c >= 0 {
+			return c <= indent
+		}
+	}
+	return true
+}
+
+// shift moves every node's line by n.
+func shift(root *yaml.Node, n int) {
+	yamlx.Walk(root, func(x *yaml.Node) { x.Line += n })
+}
+
+// splitParts is how many runs a large file is cut into.
+func splitParts() int { return runtime.GOMAXPROCS(0) }
