@@ -347,6 +347,7 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 		config.ExpandAliasesInto(merged, originals)
 	}
 
+	early := opts.Format != emit.JSON && emit.EncodesEntries(merged)
 	built := make([]*yaml.Node, len(names))
 	errs := make([]error, len(names))
 	var next atomic.Int64
@@ -367,11 +368,11 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 					key, orig = servicesNode.Content[j-1], servicesNode.Content[j]
 				}
 				svc, err := buildService(name, orig, cfg, project, typed[name], engine, opts)
-				if err == nil && opts.Format != emit.JSON {
+				if err == nil && early {
 					emit.FinishService(svc, emitOpts)
 					svc, err = emit.EncodeEntry(key, svc)
 				}
-				if j, ok := index[name]; ok && err == nil {
+				if j, ok := index[name]; ok && err == nil && early {
 					// In place at once (each worker its own slot), so the
 					// original's nodes can be collected during the build.
 					servicesNode.Content[j] = svc
@@ -387,8 +388,10 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 			list.Add(errs[i])
 			continue
 		}
-		if _, ok := index[name]; !ok {
+		if j, ok := index[name]; !ok {
 			servicesNode.Content = append(servicesNode.Content, yamlx.Str(name), built[i])
+		} else if !early {
+			servicesNode.Content[j] = built[i]
 		}
 		if cfg.Pods[name] != nil {
 			res.Pods = append(res.Pods, name)

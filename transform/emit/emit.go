@@ -221,13 +221,14 @@ func Encode(doc *yaml.Node, format Format) ([]byte, error) {
 // "name:\n  ..." service entry (see EncodeEntry); it never reaches output.
 const encodedTag = "!podtemplate/encoded"
 
-// EncodeEntry encodes one finished service as a YAML mapping entry and
-// returns a placeholder node that Encode writes as that text. Building and
+// EncodeEntry encodes one finished service as a YAML mapping entry, indented
+// as under services:, and returns a placeholder node that Encode writes as
+// that text. Building and
 // encoding each service on its own lets the compiler work on services in
 // parallel and drop their nodes early.
 func EncodeEntry(key, svc *yaml.Node) (*yaml.Node, error) {
 	var b bytes.Buffer
-	if err := yamlx.Write(&b, yamlx.Map(key, svc)); err != nil {
+	if err := yamlx.WriteIndented(&b, yamlx.Map(key, svc), 2); err != nil {
 		return nil, err
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: b.String()}, nil
@@ -270,10 +271,12 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 		b.Write(bytes.TrimSuffix(head, []byte(" {}\n")))
 		b.WriteByte('\n')
 		for j := 0; j+1 < len(v.Content); j += 2 {
-			var part []byte
 			if e := v.Content[j+1]; e.Tag == encodedTag {
-				part = []byte(e.Value)
-			} else if part, err = encodeNode(yamlx.Map(v.Content[j], e)); err != nil {
+				b.WriteString(e.Value) // indented already
+				continue
+			}
+			part, err := encodeNode(yamlx.Map(v.Content[j], v.Content[j+1]))
+			if err != nil {
 				return nil, err
 			}
 			for _, line := range bytes.SplitAfter(part, []byte("\n")) {
@@ -290,6 +293,20 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// EncodesEntries reports whether Encode writes root's services entry by
+// entry, so that EncodeEntry placeholders may stand in for services.
+func EncodesEntries(root *yaml.Node) bool {
+	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || root.Anchor != "" {
+		return false
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "services" {
+			return splittable(root.Content[i], root.Content[i+1])
+		}
+	}
+	return false
 }
 
 // splittable reports whether a top-level entry can be written entry by

@@ -107,6 +107,11 @@ func unwrapPathError(err error) error {
 
 // Parse parses one Compose file held in data.
 func Parse(name, dir string, data []byte) (*File, error) {
+	if len(data) >= splitMin {
+		if doc, ok := parseSplit(data, splitParts()); ok {
+			return parsed(name, dir, doc)
+		}
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -121,14 +126,19 @@ func Parse(name, dir string, data []byte) (*File, error) {
 	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlError(name, err)
 	}
-	root := yamlx.Body(&doc)
+	return parsed(name, dir, &doc)
+}
+
+// parsed checks a parsed document and makes it a File.
+func parsed(name, dir string, doc *yaml.Node) (*File, error) {
+	root := yamlx.Body(doc)
 	if root == nil || yamlx.IsNull(root) {
 		return nil, &diag.Error{File: name, Msg: "the file is empty; expected a Compose mapping with services"}
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, diag.At(name, root).Errorf("the top level is %s; expected a mapping with services", yamlx.KindName(root))
 	}
-	f := &File{Name: name, Dir: dir, Root: root, Doc: &doc}
+	f := &File{Name: name, Dir: dir, Root: root, Doc: doc}
 	if err := checkKeys(f); err != nil {
 		return nil, err
 	}

@@ -22,17 +22,34 @@ var errUnsupported = errors.New("yamlx: node not supported by the fast writer")
 // something it does not handle, it uses yaml.v3 for the whole node, so the
 // result is always valid YAML with n's meaning.
 func Write(b *bytes.Buffer, n *yaml.Node) error {
+	return WriteIndented(b, n, 0)
+}
+
+// WriteIndented is Write with every line indented by indent spaces, as a
+// block nested that deep (a service under services:).
+func WriteIndented(b *bytes.Buffer, n *yaml.Node, indent int) error {
 	if supported(n) {
 		w := writer{b: b}
-		w.node(n, 0, false)
+		w.node(n, indent, false)
 		return nil
 	}
-	enc := yaml.NewEncoder(b)
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
 	if err := enc.Encode(n); err != nil {
 		return err
 	}
-	return enc.Close()
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	pad := strings.Repeat(" ", indent)
+	for _, line := range bytes.SplitAfter(out.Bytes(), []byte("\n")) {
+		if len(line) > 1 {
+			b.WriteString(pad)
+		}
+		b.Write(line)
+	}
+	return nil
 }
 
 func supported(n *yaml.Node) bool {
