@@ -103,7 +103,10 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 		go func(r *run) {
 			defer wg.Done()
 			var d yaml.Node
-			if yaml.Unmarshal(bytes.Join(lines[r.from:r.to], nil), &d) != nil {
+			text := bytes.Join(lines[r.from:r.to], nil)
+			if fast, ok := yamlx.ParseFast(string(text)); ok {
+				d = *fast
+			} else if yaml.Unmarshal(text, &d) != nil {
 				return
 			}
 			body := yamlx.Body(&d)

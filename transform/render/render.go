@@ -138,7 +138,9 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 // ParseOutput parses a template's output as a YAML mapping.
 func ParseOutput(name, out string) (*yaml.Node, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
+	if fast, ok := yamlx.ParseFast(out); ok {
+		doc = *fast
+	} else if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
 		return nil, outputError(name, out, err)
 	}
 	body := yamlx.Body(&doc)
