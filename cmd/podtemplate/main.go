@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 
@@ -65,6 +66,12 @@ var commands = map[string]*command{}
 func register(c *command) { commands[c.name] = c }
 
 func main() {
+	// A render's live heap is mostly the input's node tree: collecting a
+	// little more often keeps peak memory near it at little cost in time.
+	// GOGC still overrides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(70)
+	}
 	// PODTEMPLATE_CPUPROFILE=FILE writes a CPU profile, for reports of slow
 	// renders.
 	if path := os.Getenv("PODTEMPLATE_CPUPROFILE"); path != "" {

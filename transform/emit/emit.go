@@ -245,6 +245,13 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 		return encodeNode(doc)
 	}
 	var b bytes.Buffer
+	size := 4096
+	yamlx.Walk(root, func(n *yaml.Node) {
+		if n.Tag == encodedTag {
+			size += len(n.Value)
+		}
+	})
+	b.Grow(size)
 	if doc.HeadComment != "" || root.HeadComment != "" {
 		// Let yaml.v3 place document comments: encode the document with
 		// its first entry only and keep everything up to that entry.
