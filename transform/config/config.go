@@ -348,10 +348,11 @@ func decodeArgs(f *load.File, n *yaml.Node) (map[string]any, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, f.Pos(n).Errorf("args is %s; expected a mapping", yamlx.KindName(n))
 	}
-	var m map[string]any
-	if err := yamlx.Flatten(n).Decode(&m); err != nil {
+	v, err := yamlx.Value(n)
+	if err != nil {
 		return nil, f.Pos(n).Wrap(err, "args")
 	}
+	m, _ := v.(map[string]any)
 	return m, nil
 }
 

@@ -86,3 +86,31 @@ func FuzzWrite(f *testing.F) {
 		sameValue(t, "fuzz", data)
 	})
 }
+
+// TestValueMatchesDecode checks Value against yaml.v3's Decode on the corpus.
+func TestValueMatchesDecode(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	srcs := []string{"a: 1\nb: -2\nc: 0x1F\nd: 1_000\ne: 1.5\nf: .inf\ng: true\nh: ~\ni: '3'\nj: 2024-01-02\nk: [1, x, {y: z}]\nl: &x {m: 1}\nn: {<<: *x, o: 2}\n"}
+	for _, f := range files {
+		if data, err := os.ReadFile(f); err == nil {
+			srcs = append(srcs, string(data))
+		}
+	}
+	for _, src := range srcs {
+		var doc yaml.Node
+		if yaml.Unmarshal([]byte(src), &doc) != nil || len(doc.Content) == 0 {
+			continue
+		}
+		var want any
+		if doc.Content[0].Decode(&want) != nil {
+			continue
+		}
+		got, err := Value(doc.Content[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Value differs from Decode for:\n%s\ngot  %#v\nwant %#v", src, got, want)
+		}
+	}
+}

@@ -269,3 +269,58 @@ func KindName(n *yaml.Node) string {
 	}
 	return "a document"
 }
+
+// Value converts n to plain Go values as yaml.v3's Decode into an any
+// does (map[string]any, []any, string, int, float64, bool, nil), without
+// its reflection for the common scalars; aliases and merge keys are
+// followed.
+func Value(n *yaml.Node) (any, error) {
+	n = Resolve(n)
+	if n == nil {
+		return nil, nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		pairs := Pairs(n)
+		m := make(map[string]any, len(pairs))
+		for _, p := range pairs {
+			v, err := Value(p.Value)
+			if err != nil {
+				return nil, err
+			}
+			m[p.Key.Value] = v
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		s := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := Value(c)
+			if err != nil {
+				return nil, err
+			}
+			s[i] = v
+		}
+		return s, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return n.Value, nil
+		case "!!null":
+			return nil, nil
+		case "!!bool":
+			switch n.Value {
+			case "true", "True", "TRUE":
+				return true, nil
+			case "false", "False", "FALSE":
+				return false, nil
+			}
+		case "!!int":
+			if i, err := strconv.ParseInt(n.Value, 10, 0); err == nil {
+				return int(i), nil
+			}
+		}
+	}
+	var v any
+	err := n.Decode(&v)
+	return v, err
+}
