@@ -228,6 +228,7 @@ const encodedTag = "!podtemplate/encoded"
 // parallel and drop their nodes early.
 func EncodeEntry(key, svc *yaml.Node) (*yaml.Node, error) {
 	var b bytes.Buffer
+	b.Grow(4096)
 	if err := yamlx.WriteIndented(&b, yamlx.Map(key, svc), 2); err != nil {
 		return nil, err
 	}

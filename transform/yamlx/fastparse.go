@@ -277,7 +277,11 @@ func plainScalar(s string, row, col int, inFlow bool) *yaml.Node {
 		return nil
 	}
 	n := &yaml.Node{Kind: yaml.ScalarNode, Value: s, Line: row + 1, Column: col + 1}
-	n.Tag = n.ShortTag() // yaml.v3's own resolution of a plain scalar
+	if strings.IndexByte("+-0123456789.yYnNtTfFoO~", s[0]) < 0 {
+		n.Tag = "!!str" // yaml.v3 resolves only scalars starting so
+	} else {
+		n.Tag = n.ShortTag() // yaml.v3's own resolution of a plain scalar
+	}
 	return n
 }
 
