@@ -83,6 +83,9 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 		if err != nil {
 			return nil, &diag.Error{File: name, Msg: "cannot read the file", Err: unwrapPathError(err)}
 		}
+		if len(data) > MaxFileSize {
+			return nil, &diag.Error{File: name, Msg: fmt.Sprintf("the file is larger than %d MiB; is it a stack file?", MaxFileSize>>20)}
+		}
 		f, err := Parse(name, dir, data)
 		if err != nil {
 			return nil, err
@@ -141,6 +144,11 @@ func parsed(name, dir string, doc *yaml.Node) (*File, error) {
 	f := &File{Name: name, Dir: dir, Root: root, Doc: doc}
 	if err := checkKeys(f); err != nil {
 		return nil, err
+	}
+	if f.Anchors {
+		if err := checkAliases(f); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -219,6 +227,46 @@ func checkKeys(f *File) error {
 		return nil
 	}
 	return walk(n, 0, "")
+}
+
+// MaxFileSize bounds an input file: a stack of 10000 services is about
+// 5 MiB.
+const MaxFileSize = 64 << 20
+
+// maxExpanded bounds what a file's aliases may expand to, in nodes, beyond
+// ten times its own: a few lines of nested aliases (an "alias bomb") can
+// otherwise expand to billions.
+const maxExpanded = 1_000_000
+
+// checkAliases rejects a file whose aliases expand to far more nodes than
+// the file holds.
+func checkAliases(f *File) error {
+	sizes := map[*yaml.Node]int{}
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if s, ok := sizes[n]; ok {
+			return s
+		}
+		sizes[n] = 1 // an alias cycle counts once
+		total := 1
+		for _, c := range n.Content {
+			total += size(c)
+			if total > 1<<40 {
+				break
+			}
+		}
+		sizes[n] = total
+		return total
+	}
+	raw := 0
+	yamlx.Walk(f.Root, func(*yaml.Node) { raw++ })
+	if expanded := size(f.Root); expanded > maxExpanded && expanded > 10*raw {
+		return &diag.Error{File: f.Name, Msg: fmt.Sprintf("its aliases expand to %d nodes from %d (an alias bomb?); expand them by hand if this is meant", expanded, raw)}
+	}
+	return nil
 }
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.

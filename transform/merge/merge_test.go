@@ -51,3 +51,42 @@ func TestInto(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInto merges arbitrary mappings: never a panic, and every key of
+// either side is in the result.
+func FuzzInto(f *testing.F) {
+	f.Add("{a: 1, e: [A=1]}", "{e: {B: 2}, c: [x]}")
+	f.Add("{v: [a]}", "{v: b}")
+	f.Add("{m: {x: {y: 1}}}", "{m: {x: {z: [1]}}}")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var da, db yaml.Node
+		if yaml.Unmarshal([]byte(a), &da) != nil || yaml.Unmarshal([]byte(b), &db) != nil {
+			return
+		}
+		if len(da.Content) == 0 || len(db.Content) == 0 || da.Content[0].Kind != yaml.MappingNode || db.Content[0].Kind != yaml.MappingNode {
+			return
+		}
+		base, over := da.Content[0], db.Content[0]
+		keys := map[string]bool{}
+		for _, n := range []*yaml.Node{base, over} {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value != "<<" {
+					keys[n.Content[i].Value] = true
+				}
+			}
+		}
+		out := Into(base, over)
+		for k := range keys {
+			found := false
+			for i := 0; i+1 < len(out.Content); i += 2 {
+				found = found || out.Content[i].Value == k
+			}
+			if !found {
+				t.Fatalf("key %q lost", k)
+			}
+		}
+		if _, err := yaml.Marshal(out); err != nil {
+			t.Fatalf("result does not encode: %v", err)
+		}
+	})
+}

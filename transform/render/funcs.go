@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -41,9 +42,14 @@ var blocked = func() map[string]bool {
 // template cannot exhaust memory.
 const maxRange = 100000
 
+// maxItems bounds the list items until and untilStep build in one run, so
+// nested loops cannot run for hours without output.
+const maxItems = 10_000_000
+
 // baseFuncs is sprig minus Blocked plus podlike's functions; include and tpl
-// are bound per engine.
-func baseFuncs() template.FuncMap {
+// are bound per engine, and so is budget (list items left this run; nil:
+// unbounded, for listing names).
+func baseFuncs(budget *atomic.Int64) template.FuncMap {
 	f := sprig.TxtFuncMap()
 	for _, name := range Blocked {
 		delete(f, name)
@@ -61,16 +67,10 @@ func baseFuncs() template.FuncMap {
 		"keys":       sortedKeys,
 		"values":     sortedValues,
 		"until": func(n int) ([]int, error) {
-			if n > maxRange || n < -maxRange {
-				return nil, fmt.Errorf("until %d: more than %d items", n, maxRange)
-			}
-			return untilStep(0, n, sign(n)), nil
+			return boundedRange(budget, 0, n, sign(n), untilStep)
 		},
 		"untilStep": func(start, stop, step int) ([]int, error) {
-			if step != 0 && (stop-start)/step > maxRange {
-				return nil, fmt.Errorf("untilStep: more than %d items", maxRange)
-			}
-			return untilStep(start, stop, step), nil
+			return boundedRange(budget, start, stop, step, untilStep)
 		},
 		"repeat": func(n int, s string) (string, error) {
 			if n*len(s) > maxOutput {
@@ -84,6 +84,21 @@ func baseFuncs() template.FuncMap {
 	}
 	delete(f, "seq") // seq has no bound and a shell-like interface; until covers it
 	return f
+}
+
+// boundedRange is sprig's untilStep with a bound on one list and on all
+// lists of the run.
+func boundedRange(budget *atomic.Int64, start, stop, step int, untilStep func(int, int, int) []int) ([]int, error) {
+	if step != 0 {
+		if count := (float64(stop) - float64(start)) / float64(step); count > maxRange {
+			return nil, fmt.Errorf("a list of %.0f items is more than %d", count, maxRange)
+		}
+	}
+	items := untilStep(start, stop, step)
+	if budget != nil && budget.Add(-int64(len(items))) < 0 {
+		return nil, fmt.Errorf("templates built more than %d list items in this run: does a loop nest too deep?", maxItems)
+	}
+	return items, nil
 }
 
 func sign(n int) int {
@@ -201,7 +216,7 @@ func sortedValues(d map[string]any) []any {
 
 // FuncNames lists every function a template can call, sorted.
 func FuncNames() []string {
-	f := baseFuncs()
+	f := baseFuncs(nil)
 	f["include"], f["tpl"] = nil, nil
 	names := make([]string, 0, len(f))
 	for k := range f {

@@ -33,6 +33,7 @@ type Engine struct {
 
 	parsed     sync.Map // template name + "\x00" + output -> *yaml.Node
 	parsedSize atomic.Int64
+	budget     atomic.Int64 // list items templates may still build
 }
 
 // maxParsed bounds the cache of parsed outputs: templates that render the
@@ -56,7 +57,8 @@ func New(sources []Source, strict bool) (*Engine, error) {
 	if strict {
 		missing = "missingkey=error"
 	}
-	funcs := baseFuncs()
+	e.budget.Store(maxItems)
+	funcs := baseFuncs(&e.budget)
 	funcs["include"] = e.include
 	funcs["tpl"] = e.tpl
 	e.root = template.New("").Funcs(funcs).Option(missing)
