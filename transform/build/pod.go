@@ -194,7 +194,11 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		}
 	}
 	if len(inits) > 0 {
-		if err := setLabel(labels, "pod.init.components", yamlx.Seq(inits...)); err != nil {
+		items := make([]*yaml.Node, len(inits))
+		for i, c := range inits {
+			items[i] = plain(c)
+		}
+		if err := setLabel(labels, "pod.init.components", yamlx.Seq(items...)); err != nil {
 			return nil, &diag.Error{Service: in.Name, Msg: "init components", Err: err}
 		}
 	}

@@ -1,0 +1,4 @@
+{{- define "common.labels" -}}
+team: {{ .Args.Team | quote }}
+service: {{ .Service.Name | quote }}
+{{- end -}}
