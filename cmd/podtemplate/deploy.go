@@ -27,6 +27,26 @@ func (d *daemonFlags) connect(ctx context.Context) (*swarm.Client, error) {
 	return swarm.Connect(ctx, swarm.ConnectOptions{Host: d.host, Context: d.context})
 }
 
+// pushFlags are docker stack deploy's image options, shared by deploy and
+// run.
+type pushFlags struct {
+	registryAuth bool
+	resolveImage string
+}
+
+func (p *pushFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&p.registryAuth, "with-registry-auth", false, "send registry credentials to the Swarm agents")
+	fs.StringVar(&p.resolveImage, "resolve-image", "", "query the registry for image digests: always, changed or never")
+}
+
+func (p *pushFlags) check() error {
+	switch p.resolveImage {
+	case "", "always", "changed", "never":
+		return nil
+	}
+	return usagef("--resolve-image %q: expected always, changed or never", p.resolveImage)
+}
+
 // dockerArgs are the global flags for the docker CLI: those docker passed
 // to the plugin, or none (the client then adds its own -H/--context).
 func (a *app) dockerArgs() []string { return a.globalDocker }
@@ -63,9 +83,9 @@ func runDeploy(ctx context.Context, a *app, args []string) error {
 	rf.register(fs)
 	var df daemonFlags
 	df.register(fs)
+	var pf pushFlags
+	pf.register(fs)
 	prune := fs.Bool("prune", false, "remove services that are no longer in the stack (docker stack deploy --prune)")
-	registryAuth := fs.Bool("with-registry-auth", false, "send registry credentials to the Swarm agents")
-	resolveImage := fs.String("resolve-image", "", "query the registry for image digests: always, changed or never")
 	detach := fs.BoolP("detach", "d", false, "return once the stack is accepted, without waiting for its jobs")
 	timeout := fs.Duration("timeout", 0, "wait at most this long for jobs that set no timeout of their own (0: no limit)")
 	rerun := fs.Bool("rerun-unchanged", false, "deploy replicated-job and global-job services even when unchanged (Swarm then runs them again)")
@@ -76,10 +96,8 @@ func runDeploy(ctx context.Context, a *app, args []string) error {
 		return usagef("deploy takes one STACK name (give stack files with -c FILE)")
 	}
 	stack := fs.Arg(0)
-	switch *resolveImage {
-	case "", "always", "changed", "never":
-	default:
-		return usagef("--resolve-image %q: expected always, changed or never", *resolveImage)
+	if err := pf.check(); err != nil {
+		return err
 	}
 	res, err := renderForDeploy(ctx, a, &rf)
 	if err != nil {
@@ -91,7 +109,7 @@ func runDeploy(ctx context.Context, a *app, args []string) error {
 	}
 	defer client.Close()
 	before, err := client.Deploy(ctx, swarm.DeployOptions{
-		Stack: stack, Prune: *prune, WithRegistryAuth: *registryAuth, ResolveImage: *resolveImage,
+		Stack: stack, Prune: *prune, WithRegistryAuth: pf.registryAuth, ResolveImage: pf.resolveImage,
 		Stdin: res.Output, Stdout: a.stderr, Stderr: a.stderr, DockerArgs: a.dockerArgs(),
 		SkipUnchangedJobs: !*rerun,
 	})

@@ -39,9 +39,12 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	timeout := fs.Duration("timeout", 0, "wait at most this long (default: the job's timeout, else no limit)")
 	prefix := fs.String("stack-prefix", "", "start the unique stack name with this prefix")
 	join := fs.String("stack", "", "run against this deployed stack: use its networks, volumes, secrets and configs")
-	registryAuth := fs.Bool("with-registry-auth", false, "send registry credentials to the Swarm agents")
-	resolveImage := fs.String("resolve-image", "", "query the registry for image digests: always, changed or never")
+	var pf pushFlags
+	pf.register(fs)
 	if err := parseFlags(c, fs, a, args); err != nil {
+		return err
+	}
+	if err := pf.check(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -65,7 +68,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	code, err := client.Run(ctx, swarm.RunOptions{
 		Job: job, StackFile: res.Output, StackPrefix: *prefix, Env: *env, Keep: *keep,
 		Out: a.stdout, Err: a.stderr, Status: a.stderr, TTY: isTerminal(a.stderr),
-		Timeout: *timeout, WithRegistryAuth: *registryAuth, ResolveImage: *resolveImage,
+		Timeout: *timeout, WithRegistryAuth: pf.registryAuth, ResolveImage: pf.resolveImage,
 		DockerArgs: a.dockerArgs(), Summary: true, Join: *join,
 	})
 	var re *swarm.RunError
