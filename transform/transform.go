@@ -348,6 +348,7 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 	}
 
 	early := opts.Format != emit.JSON && emit.EncodesEntries(merged)
+	shared := len(files) == 1 && files[0].Anchors // several files are flattened when merged
 	built := make([]*yaml.Node, len(names))
 	errs := make([]error, len(names))
 	var next atomic.Int64
@@ -367,7 +368,7 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 				if j, ok := index[name]; ok {
 					key, orig = servicesNode.Content[j-1], servicesNode.Content[j]
 				}
-				svc, err := buildService(name, orig, cfg, project, typed[name], engine, opts)
+				svc, err := buildService(name, orig, shared, cfg, project, typed[name], engine, opts)
 				if err == nil && early {
 					emit.FinishService(svc, emitOpts)
 					svc, err = emit.EncodeEntry(key, svc)
@@ -403,8 +404,15 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 	return list.Err()
 }
 
-func buildService(name string, orig *yaml.Node, cfg *config.Config, project *load.ProjectView, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
-	svc := yamlx.Flatten(orig)
+// buildService builds one pod or job service from orig, its node in the
+// merged tree, which the build may take over: the service is replaced.
+// shared says orig may hold aliases or merge keys (a single file with
+// anchors), which are expanded into a copy first.
+func buildService(name string, orig *yaml.Node, shared bool, cfg *config.Config, project *load.ProjectView, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
+	svc := orig
+	if shared {
+		svc = yamlx.Flatten(orig)
+	}
 	if svc == nil || yamlx.IsNull(svc) {
 		svc = nil
 	} else if svc.Kind != yaml.MappingNode {
