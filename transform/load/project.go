@@ -2,7 +2,9 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -15,7 +17,14 @@ import (
 // workingDir is where relative paths resolve, as for docker stack deploy.
 // No environment is given: values are interpolated already, and templates
 // must not see the process environment.
-func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string) (*types.Project, error) {
+func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string) (p *types.Project, err error) {
+	// compose-go panics on some malformed models; validation catches most
+	// first, and this catches the rest.
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, &diag.Error{File: describe, Msg: fmt.Sprintf("invalid stack: compose-go cannot read it (%v)", r)}
+		}
+	}()
 	var dict map[string]any
 	if err := merged.Decode(&dict); err != nil {
 		return nil, &diag.Error{File: describe, Msg: "cannot read the stack", Err: err}
@@ -28,10 +37,9 @@ func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string
 		WorkingDir:  workingDir,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(workingDir, "stack.yml"), Config: dict}},
 	}
-	p, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+	p, err = loader.LoadWithContext(ctx, details, func(o *loader.Options) {
 		o.SetProjectName(name, true)
 		o.SkipInterpolation = true
-		o.SkipValidation = true
 		o.ResolvePaths = false
 		o.SkipResolveEnvironment = true
 		o.SkipResolveLabels = true
@@ -40,7 +48,8 @@ func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string
 		o.SkipConsistencyCheck = true
 	})
 	if err != nil {
-		return nil, &diag.Error{File: describe, Msg: "invalid stack", Err: err}
+		msg := strings.TrimPrefix(err.Error(), "validating "+details.ConfigFiles[0].Filename+": ")
+		return nil, &diag.Error{File: describe, Msg: "invalid stack: " + msg}
 	}
 	return p, nil
 }
