@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 )
 
@@ -66,6 +67,9 @@ var commands = map[string]*command{}
 func register(c *command) { commands[c.name] = c }
 
 func main() {
+	// compose-go logs through logrus; its warnings are about Compose, not
+	// about stack files, and must not reach our users' stderr.
+	logrus.SetOutput(io.Discard)
 	// A render's live heap is mostly the input's node tree: collecting a
 	// little more often keeps peak memory near it at little cost in time.
 	// GOGC still overrides.

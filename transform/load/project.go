@@ -29,6 +29,7 @@ func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string
 	if err := merged.Decode(&dict); err != nil {
 		return nil, &diag.Error{File: describe, Msg: "cannot read the stack", Err: err}
 	}
+	delete(dict, "version") // compose-go would warn that it is obsolete; stacks need it
 	name := loader.NormalizeProjectName(filepath.Base(workingDir))
 	if name == "" {
 		name = "stack"
