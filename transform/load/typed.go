@@ -104,7 +104,7 @@ func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]boo
 		idx = append(idx, sf.Index)
 		keys = append(keys, fieldKeysFor(f))
 	}
-	byName := make(map[string]*yaml.Node, len(services.Content)/2)
+	byName := map[string]*yaml.Node{}
 	for _, p := range yamlx.Pairs(services) {
 		byName[p.Key.Value] = p.Value
 	}
