@@ -2,7 +2,6 @@ package yamlx
 
 import (
 	"bytes"
-	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,10 +10,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 )
-
-// errUnsupported makes Write fall back to yaml.v3 for nodes it does not
-// handle (anchors, aliases, custom tags, complex keys).
-var errUnsupported = errors.New("yamlx: node not supported by the fast writer")
 
 // Write appends n as block-style YAML (two-space indent, the layout yaml.v3
 // writes with SetIndent(2)) to b. It exists because yaml.v3's emitter is the
