@@ -78,7 +78,7 @@ job completed. With --detach it returns once Swarm accepted the stack.
 
 func runDeploy(ctx context.Context, a *app, args []string) error {
 	c := commands["deploy"]
-	fs := newFlagSet(c, a.stderr)
+	fs := newFlagSet(c)
 	var rf renderFlags
 	rf.register(fs)
 	var df daemonFlags

@@ -27,7 +27,7 @@ services that are not jobs).
 
 func runJobs(ctx context.Context, a *app, args []string) error {
 	c := commands["jobs"]
-	fs := newFlagSet(c, a.stderr)
+	fs := newFlagSet(c)
 	var df daemonFlags
 	df.register(fs)
 	timeout := fs.Duration("timeout", 0, "wait: at most this long for jobs that set no timeout of their own")

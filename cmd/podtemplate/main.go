@@ -190,13 +190,12 @@ Commands:
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(c *command, w io.Writer) *pflag.FlagSet {
+func newFlagSet(c *command) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.Usage = func() {}
 	fs.BoolP("help", "h", false, "show this help")
-	_ = w
 	return fs
 }
 

@@ -101,7 +101,7 @@ Exits 1 if there is any.
 
 func runRender(ctx context.Context, a *app, args []string) error {
 	c := commands["render"]
-	fs := newFlagSet(c, a.stderr)
+	fs := newFlagSet(c)
 	var rf renderFlags
 	rf.register(fs)
 	out := fs.StringP("output", "o", "", "write to this file (atomically) instead of stdout")
@@ -137,7 +137,7 @@ func runRender(ctx context.Context, a *app, args []string) error {
 
 func runValidate(ctx context.Context, a *app, args []string) error {
 	c := commands["validate"]
-	fs := newFlagSet(c, a.stderr)
+	fs := newFlagSet(c)
 	var rf renderFlags
 	rf.register(fs)
 	if err := parseFlags(c, fs, a, args); err != nil {

@@ -29,7 +29,7 @@ Exit codes: the job's own; 124 timed out; 125 Swarm could not run it;
 
 func runRun(ctx context.Context, a *app, args []string) error {
 	c := commands["run"]
-	fs := newFlagSet(c, a.stderr)
+	fs := newFlagSet(c)
 	var rf renderFlags
 	rf.register(fs)
 	var df daemonFlags

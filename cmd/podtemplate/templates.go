@@ -24,7 +24,7 @@ The built-in templates are used from a stack as builtin:NAME.
 
 func runTemplates(ctx context.Context, a *app, args []string) error {
 	c := commands["templates"]
-	fs := newFlagSet(c, a.stderr)
+	fs := newFlagSet(c)
 	if err := parseFlags(c, fs, a, args); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func init() {
 		usage:   "Usage: podtemplate version\n",
 		run: func(ctx context.Context, a *app, args []string) error {
 			c := commands["version"]
-			fs := newFlagSet(c, a.stderr)
+			fs := newFlagSet(c)
 			if err := parseFlags(c, fs, a, args); err != nil {
 				return err
 			}

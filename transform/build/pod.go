@@ -162,7 +162,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	inits, err := initComponents(in)
+	inits, initSrcs, err := initComponents(in)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	}
 	for i, c := range inits {
 		if err := checkDependsOn(c); err != nil {
-			return nil, r.errorf(in.Pod.Init[i], "init component %d: %v", i+1, err)
+			return nil, r.errorf(initSrcs[i], "init component %d: %v", i+1, err)
 		}
 	}
 	// A new mapping: the service's labels node is shared with the main
@@ -328,18 +328,22 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 	return comps, order, owners, nil
 }
 
-func initComponents(in PodInput) ([]*yaml.Node, error) {
+// initComponents renders the init components, in template order, with the
+// template each came from.
+func initComponents(in PodInput) ([]*yaml.Node, []*config.Source, error) {
 	var out []*yaml.Node
+	var srcs []*config.Source
 	for _, src := range in.Pod.Init {
 		_, v, ok, err := in.R.oneRoot(src, "init")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ok {
 			out = append(out, v)
+			srcs = append(srcs, src)
 		}
 	}
-	return out, nil
+	return out, srcs, nil
 }
 
 // copyLists renders the copy templates into source:target lists per
