@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -89,4 +90,15 @@ func FuzzInto(f *testing.F) {
 			t.Fatalf("result does not encode: %v", err)
 		}
 	})
+}
+
+// BenchmarkInto merges a template result into a service definition.
+func BenchmarkInto(b *testing.B) {
+	var base, over yaml.Node
+	_ = yaml.Unmarshal([]byte("image: a\nenvironment: [A=1, B=2]\nlabels: {x: y}\nvolumes: [d:/d]\ndeploy: {replicas: 2, restart_policy: {condition: any}}\n"), &base)
+	_ = yaml.Unmarshal([]byte("environment: {C: '3'}\nlabels: {z: w}\nvolumes: [e:/e]\ndeploy: {restart_policy: {delay: 5s}}\n"), &over)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		Into(yamlx.Copy(base.Content[0]), yamlx.Copy(over.Content[0]))
+	}
 }

@@ -114,3 +114,50 @@ func TestValueMatchesDecode(t *testing.T) {
 		}
 	}
 }
+
+func benchDoc(b *testing.B) (string, *yaml.Node) {
+	src := "svc:\n  image: example/app:3\n  ports:\n    - \"10003:8080\"\n  labels:\n    com.example.index: \"3\"\n  environment:\n    INDEX: \"3\"\n    LOG_LEVEL: info\n  command: [\"nginx\", \"-g\", \"daemon off;\"]\n  deploy:\n    replicas: 1\n"
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		b.Fatal(err)
+	}
+	return src, doc.Content[0]
+}
+
+// BenchmarkWrite and BenchmarkParseFast measure the fast paths on one
+// service definition; compare with the yaml.v3 benchmarks beside them.
+func BenchmarkWrite(b *testing.B) {
+	_, n := benchDoc(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		_ = Write(&buf, n)
+	}
+}
+
+func BenchmarkWriteYAMLv3(b *testing.B) {
+	_, n := benchDoc(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_, _ = yaml.Marshal(n)
+	}
+}
+
+func BenchmarkParseFast(b *testing.B) {
+	src, _ := benchDoc(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, ok := ParseFast(src); !ok {
+			b.Fatal("not parsed")
+		}
+	}
+}
+
+func BenchmarkParseYAMLv3(b *testing.B) {
+	src, _ := benchDoc(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var n yaml.Node
+		_ = yaml.Unmarshal([]byte(src), &n)
+	}
+}
