@@ -357,7 +357,7 @@ func TestE2EPrune(t *testing.T) {
 		}
 		states := map[string]State{}
 		for _, j := range list {
-			states[j.Job] = j.State
+			states[j.Name] = j.State
 		}
 		if states["done"] == StateCompleted && states["broken"] == StateFailed && states["busy"] == StateRunning {
 			break

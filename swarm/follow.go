@@ -90,9 +90,9 @@ type FollowOptions struct {
 	NoSummary bool
 }
 
-// JobResult is how one job's run ended (or stands, if Follow was
-// interrupted).
-type JobResult struct {
+// JobRun is where a job's current run stands: what Follow reports when it
+// ends and List reports at any time.
+type JobRun struct {
 	// Name is the job name.
 	Name string
 	// Service is the full service name.
@@ -111,6 +111,14 @@ type JobResult struct {
 	Started time.Time
 	// Finished is when the run ended (zero if it did not).
 	Finished time.Time
+	// Tasks counts the run's tasks by state.
+	Tasks TaskCounts
+}
+
+// JobResult is how one job's run ended (or stands, if Follow was
+// interrupted).
+type JobResult struct {
+	JobRun
 	// Duration is how long the run took (or ran until Follow stopped).
 	Duration time.Duration
 	// Unchanged is true when the deploy did not change the job (same
@@ -120,8 +128,6 @@ type JobResult struct {
 	// starts a new iteration of a replicated-job or global-job service on
 	// every update, and docker stack deploy updates every service.
 	Rerun bool
-	// Tasks counts the run's tasks by state.
-	Tasks TaskCounts
 }
 
 // Summary is the outcome of Follow.
@@ -244,7 +250,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 		if b, ok := opts.Before.Services[j.Service]; ok && b.ID == j.ServiceID && b.Hash != "" && b.Hash == j.Hash {
 			t.unchanged = true
 		}
-		t.res = JobResult{Name: j.Name, Service: j.Service, Mode: j.Mode, ExitCode: -1, Unchanged: t.unchanged}
+		t.res = JobResult{JobRun: JobRun{Name: j.Name, Service: j.Service, Mode: j.Mode, ExitCode: -1}, Unchanged: t.unchanged}
 		trackers = append(trackers, t)
 	}
 	if len(trackers) == 0 {

@@ -18,25 +18,7 @@ import (
 
 // JobStatus is where a job of a deployed stack stands (its current run).
 type JobStatus struct {
-	// Job is the job name.
-	Job string
-	// Service is the full service name.
-	Service string
-	// Mode is restart-none, replicated-job or global-job.
-	Mode string
-	// State is the state of the current run (never timed out: List has
-	// no deadline).
-	State State
-	// ExitCode is the decisive task's exit code (-1: none).
-	ExitCode int
-	// Err is Swarm's error for a failed or rejected task.
-	Err string
-	// Started is when the current run's first task was created.
-	Started time.Time
-	// Finished is when the current run ended (zero if it did not).
-	Finished time.Time
-	// Tasks counts the current run's tasks by state.
-	Tasks TaskCounts
+	JobRun
 	// Schedule is the cron schedule of a scheduled job.
 	Schedule string
 	// Timeout is the job's timeout label (0: none).
@@ -65,8 +47,8 @@ func (c *Client) List(ctx context.Context, stack string) ([]JobStatus, error) {
 			ev.Err = "scheduled (" + j.Schedule + "), not run yet"
 		}
 		out = append(out, JobStatus{
-			Job: j.Name, Service: j.Service, Mode: j.Mode, State: ev.State, ExitCode: ev.ExitCode,
-			Err: ev.Err, Started: ev.Started, Finished: ev.Finished, Tasks: ev.Counts,
+			JobRun: JobRun{Name: j.Name, Service: j.Service, Mode: j.Mode, State: ev.State, ExitCode: ev.ExitCode,
+				Err: ev.Err, Started: ev.Started, Finished: ev.Finished, Tasks: ev.Counts},
 			Schedule: j.Schedule, Timeout: j.Timeout,
 		})
 	}
@@ -91,7 +73,7 @@ func printList(w io.Writer, jobs []JobStatus, now time.Time) {
 			}
 			dur = formatDuration(end.Sub(j.Started))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Job, j.Mode, j.State, exitText(j.ExitCode),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Mode, j.State, exitText(j.ExitCode),
 			ago(j.Started, now), ago(j.Finished, now), dur, taskText(j.Tasks), errText(j.Err, j.ExitCode))
 	}
 	tw.Flush()

@@ -215,10 +215,10 @@ func TestEvaluate(t *testing.T) {
 
 func TestSummaryPrint(t *testing.T) {
 	sum := Summary{Jobs: []JobResult{
-		{Name: "migrate", State: StateCompleted, ExitCode: 0, Duration: 2100 * time.Millisecond, Started: t0},
-		{Name: "seed-data", State: StateFailed, ExitCode: 3, Duration: 65 * time.Second, Started: t0, Err: "task: non-zero exit (3)"},
-		{Name: "x", State: StateRejected, ExitCode: -1, Err: "No such image: x:latest"},
-		{Name: "old", State: StateCompleted, Unchanged: true, Duration: time.Second, Started: t0},
+		{JobRun: JobRun{Name: "migrate", State: StateCompleted, ExitCode: 0, Started: t0}, Duration: 2100 * time.Millisecond},
+		{JobRun: JobRun{Name: "seed-data", State: StateFailed, ExitCode: 3, Started: t0, Err: "task: non-zero exit (3)"}, Duration: 65 * time.Second},
+		{JobRun: JobRun{Name: "x", State: StateRejected, ExitCode: -1, Err: "No such image: x:latest"}},
+		{JobRun: JobRun{Name: "old", State: StateCompleted, Started: t0}, Unchanged: true, Duration: time.Second},
 	}}
 	var b bytes.Buffer
 	sum.Print(&b)
@@ -243,9 +243,9 @@ func TestPrintList(t *testing.T) {
 	now := t0.Add(time.Hour)
 	var b bytes.Buffer
 	printList(&b, []JobStatus{
-		{Job: "migrate", Mode: ModeRestartNone, State: StateCompleted, ExitCode: 0, Started: now.Add(-90 * time.Second), Finished: now.Add(-60 * time.Second), Tasks: TaskCounts{Completed: 1}},
-		{Job: "backup", Mode: ModeReplicatedJob, State: StateRunning, ExitCode: -1, Started: now.Add(-5 * time.Second), Tasks: TaskCounts{Completed: 1, Running: 1}},
-		{Job: "nightly", Mode: ModeRestartNone, State: StateScheduled, ExitCode: -1, Err: "scheduled (0 3 * * *), not run yet"},
+		{JobRun: JobRun{Name: "migrate", Mode: ModeRestartNone, State: StateCompleted, ExitCode: 0, Started: now.Add(-90 * time.Second), Finished: now.Add(-60 * time.Second), Tasks: TaskCounts{Completed: 1}}},
+		{JobRun: JobRun{Name: "backup", Mode: ModeReplicatedJob, State: StateRunning, ExitCode: -1, Started: now.Add(-5 * time.Second), Tasks: TaskCounts{Completed: 1, Running: 1}}},
+		{JobRun: JobRun{Name: "nightly", Mode: ModeRestartNone, State: StateScheduled, ExitCode: -1, Err: "scheduled (0 3 * * *), not run yet"}},
 	}, now)
 	want := `JOB      MODE            STATE      EXIT  STARTED    FINISHED   DURATION  TASKS                   ERROR
 migrate  restart-none    completed  0     1m30s ago  1m00s ago  30.0s     1 completed             
