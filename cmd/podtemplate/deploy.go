@@ -79,12 +79,8 @@ job completed. With --detach it returns once Swarm accepted the stack.
 func runDeploy(ctx context.Context, a *app, args []string) error {
 	c := commands["deploy"]
 	fs := newFlagSet(c)
-	var rf renderFlags
-	rf.register(fs)
-	var df daemonFlags
-	df.register(fs)
-	var pf pushFlags
-	pf.register(fs)
+	var sf stackFlags
+	sf.register(fs)
 	prune := fs.Bool("prune", false, "remove services that are no longer in the stack (docker stack deploy --prune)")
 	detach := fs.BoolP("detach", "d", false, "return once the stack is accepted, without waiting for its jobs")
 	timeout := fs.Duration("timeout", 0, "wait at most this long for jobs that set no timeout of their own (0: no limit)")
@@ -96,20 +92,13 @@ func runDeploy(ctx context.Context, a *app, args []string) error {
 		return usagef("deploy takes one STACK name (give stack files with -c FILE)")
 	}
 	stack := fs.Arg(0)
-	if err := pf.check(); err != nil {
-		return err
-	}
-	res, err := renderForDeploy(ctx, a, &rf)
-	if err != nil {
-		return err
-	}
-	client, err := df.connect(ctx)
+	res, client, err := sf.renderAndConnect(ctx, a)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 	before, err := client.Deploy(ctx, swarm.DeployOptions{
-		Stack: stack, Prune: *prune, WithRegistryAuth: pf.registryAuth, ResolveImage: pf.resolveImage,
+		Stack: stack, Prune: *prune, WithRegistryAuth: sf.registryAuth, ResolveImage: sf.resolveImage,
 		Stdin: res.Output, Stdout: a.stderr, Stderr: a.stderr, DockerArgs: a.dockerArgs(),
 		SkipUnchangedJobs: !*rerun,
 	})
@@ -129,14 +118,40 @@ func runDeploy(ctx context.Context, a *app, args []string) error {
 	return summaryError(summary)
 }
 
-// renderForDeploy renders the stack files given with -c (deploy and run
-// take a name as their argument, not files).
-func renderForDeploy(ctx context.Context, a *app, rf *renderFlags) (*transform.Result, error) {
-	opts, err := rf.options(a, nil, true)
-	if err != nil {
-		return nil, err
+// stackFlags are the options of deploy and run: what to render, which
+// daemon, and docker stack deploy's image options.
+type stackFlags struct {
+	renderFlags
+	daemonFlags
+	pushFlags
+}
+
+func (f *stackFlags) register(fs *pflag.FlagSet) {
+	f.renderFlags.register(fs)
+	f.daemonFlags.register(fs)
+	f.pushFlags.register(fs)
+}
+
+// renderAndConnect renders the stack files given with -c (deploy and run
+// take a name as their argument, not files) and, only when that
+// succeeded, connects to the daemon.
+func (f *stackFlags) renderAndConnect(ctx context.Context, a *app) (*transform.Result, *swarm.Client, error) {
+	if err := f.pushFlags.check(); err != nil {
+		return nil, nil, err
 	}
-	return transform.Render(ctx, opts)
+	opts, err := f.renderFlags.options(a, nil, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := transform.Render(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := f.daemonFlags.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, client, nil
 }
 
 // summaryError is nil when every job completed.

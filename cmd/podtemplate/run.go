@@ -30,21 +30,14 @@ Exit codes: the job's own; 124 timed out; 125 Swarm could not run it;
 func runRun(ctx context.Context, a *app, args []string) error {
 	c := commands["run"]
 	fs := newFlagSet(c)
-	var rf renderFlags
-	rf.register(fs)
-	var df daemonFlags
-	df.register(fs)
+	var sf stackFlags
+	sf.register(fs)
 	env := fs.StringArrayP("env", "e", nil, "set an environment variable of the job, K=V (repeatable)")
 	keep := fs.Bool("keep", false, "leave the job's stack in place afterwards")
 	timeout := fs.Duration("timeout", 0, "wait at most this long (default: the job's timeout, else no limit)")
 	prefix := fs.String("stack-prefix", "", "start the unique stack name with this prefix")
 	join := fs.String("stack", "", "run against this deployed stack: use its networks, volumes, secrets and configs")
-	var pf pushFlags
-	pf.register(fs)
 	if err := parseFlags(c, fs, a, args); err != nil {
-		return err
-	}
-	if err := pf.check(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -56,11 +49,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	job := fs.Arg(0)
-	res, err := renderForDeploy(ctx, a, &rf)
-	if err != nil {
-		return err
-	}
-	client, err := df.connect(ctx)
+	res, client, err := sf.renderAndConnect(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -68,7 +57,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	code, err := client.Run(ctx, swarm.RunOptions{
 		Job: job, StackFile: res.Output, StackPrefix: *prefix, Env: *env, Keep: *keep,
 		Out: a.stdout, Err: a.stderr, Status: a.stderr, TTY: isTerminal(a.stderr),
-		Timeout: *timeout, WithRegistryAuth: pf.registryAuth, ResolveImage: pf.resolveImage,
+		Timeout: *timeout, WithRegistryAuth: sf.registryAuth, ResolveImage: sf.resolveImage,
 		DockerArgs: a.dockerArgs(), Summary: true, Join: *join,
 	})
 	var re *swarm.RunError
