@@ -102,14 +102,19 @@ func Get(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
+	merges := false
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key && !IsMergeKey(m.Content[i]) {
+		if IsMergeKey(m.Content[i]) {
+			merges = true
+		} else if m.Content[i].Value == key {
 			return m.Content[i+1]
 		}
 	}
-	for _, p := range Pairs(m) {
-		if p.Key.Value == key {
-			return p.Value
+	if merges {
+		for _, p := range Pairs(m) {
+			if p.Key.Value == key {
+				return p.Value
+			}
 		}
 	}
 	return nil
