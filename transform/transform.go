@@ -336,7 +336,9 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 			names = append(names, name)
 		}
 	}
-	if len(files) == 1 && files[0].Anchors { // several files are flattened
+	// Only one file can hold aliases: several are flattened when merged.
+	shared := len(files) == 1 && files[0].Anchors
+	if shared {
 		// Aliases elsewhere into the services being rebuilt must stay valid.
 		var originals []*yaml.Node
 		for _, name := range names {
@@ -348,7 +350,6 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 	}
 
 	early := opts.Format != emit.JSON && emit.EncodesEntries(merged)
-	shared := len(files) == 1 && files[0].Anchors // several files are flattened when merged
 	built := make([]*yaml.Node, len(names))
 	errs := make([]error, len(names))
 	var next atomic.Int64
