@@ -58,7 +58,7 @@ import (
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/render"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 )
 
 var update = flag.Bool("update", false, "rewrite the output blocks of docs/*.md with the rendered output")
@@ -259,7 +259,7 @@ func checkStack(t *testing.T, b block, want *block, files map[string]string) (st
 		Stdin:   strings.NewReader(b.text),
 		Cwd:     dir,
 		Env:     map[string]string{},
-		Loaders: source.Loaders{Builtin: templates.Get},
+		Loaders: retrieve.Loaders{Builtin: templates.Get},
 		Warn:    func(string) {},
 	}
 	if list, _ := b.attr("files"); len(list) > 0 {

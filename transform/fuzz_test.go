@@ -10,7 +10,7 @@ import (
 
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/diag"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 )
 
 // addCorpus seeds f with every stack file of the golden and error corpora.
@@ -33,7 +33,7 @@ func FuzzRender(f *testing.F) {
 	f.Add([]byte("x: &x {<<: *x}\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opts := transform.Options{Files: []string{"-"}, Stdin: strings.NewReader(string(data)), Cwd: dir, Env: map[string]string{"A": "1"}, Loaders: source.Loaders{}, Warn: func(string) {}}
+		opts := transform.Options{Files: []string{"-"}, Stdin: strings.NewReader(string(data)), Cwd: dir, Env: map[string]string{"A": "1"}, Loaders: retrieve.Loaders{}, Warn: func(string) {}}
 		_, err := transform.Render(context.Background(), opts)
 		if err != nil {
 			var d *diag.Error

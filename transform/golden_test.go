@@ -13,7 +13,7 @@ import (
 	"github.com/podtemplate/podtemplate/templates"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/emit"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of golden cases")
@@ -36,7 +36,7 @@ func loadCase(t *testing.T, dir string) goldenCase {
 	o := &c.opts
 	o.Cwd, o.OutDir = dir, dir
 	o.Env = map[string]string{}
-	o.Loaders = source.Loaders{Builtin: templates.Get}
+	o.Loaders = retrieve.Loaders{Builtin: templates.Get}
 	o.Warn = func(string) {}
 	if data, err := os.ReadFile(filepath.Join(dir, "env")); err == nil {
 		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
@@ -152,7 +152,7 @@ func TestExamples(t *testing.T) {
 		dir, _ := filepath.Abs(filepath.Dir(stack))
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			opts := transform.Options{Files: []string{"stack.yml"}, Cwd: dir, Env: map[string]string{}, Strict: true,
-				Loaders: source.Loaders{Builtin: templates.Get}, Warn: func(string) {}}
+				Loaders: retrieve.Loaders{Builtin: templates.Get}, Warn: func(string) {}}
 			res, err := transform.Render(context.Background(), opts)
 			if err != nil {
 				t.Fatalf("render: %v", err)

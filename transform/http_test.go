@@ -16,7 +16,7 @@ import (
 	"github.com/podtemplate/podtemplate/templates"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/fetch"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 )
 
 const sidecar = "metrics:\n  image: prom/statsd-exporter\n  labels:\n    for: \"{{ .Service.Name }}\"\n"
@@ -46,7 +46,7 @@ func renderHTTP(t *testing.T, stack string, fo fetch.Options) (string, error) {
 		fo.Timeout = 2 * time.Second
 	}
 	opts := transform.Options{Files: []string{"-"}, Stdin: strings.NewReader(stack), Cwd: t.TempDir(), Env: map[string]string{},
-		Loaders: source.Loaders{HTTP: source.FetchHTTP(fetch.New(fo)), Builtin: templates.Get}, Warn: func(string) {}}
+		Loaders: retrieve.Loaders{HTTP: retrieve.FetchHTTP(fetch.New(fo)), Builtin: templates.Get}, Warn: func(string) {}}
 	done := make(chan struct{})
 	var out string
 	var err error

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/podtemplate/podtemplate/transform"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 )
 
 // Each test here is a defect found in podlike's template command that
@@ -17,7 +17,7 @@ import (
 
 func renderIn(t *testing.T, dir string, files []string, stdin string) string {
 	t.Helper()
-	opts := transform.Options{Files: files, Stdin: strings.NewReader(stdin), Cwd: dir, Env: map[string]string{}, Loaders: source.Loaders{}, Warn: func(string) {}}
+	opts := transform.Options{Files: files, Stdin: strings.NewReader(stdin), Cwd: dir, Env: map[string]string{}, Loaders: retrieve.Loaders{}, Warn: func(string) {}}
 	res, err := transform.Render(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

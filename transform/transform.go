@@ -17,13 +17,15 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/types"
-	"github.com/podtemplate/podtemplate/transform/build"
+	"github.com/podtemplate/podtemplate/transform/assemble"
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/emit"
 	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/model"
+	"github.com/podtemplate/podtemplate/transform/override"
 	"github.com/podtemplate/podtemplate/transform/render"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -43,7 +45,7 @@ type Options struct {
 	Format          emit.Format       // yaml (default) or json
 	Cwd             string            // working directory; os.Getwd when empty
 	OutDir          string            // folder the output is deployed from; Cwd when empty
-	Loaders         source.Loaders    // HTTP and built-in template loaders
+	Loaders         retrieve.Loaders  // HTTP and built-in template loaders
 	Warn            func(string)      // receives warnings (unset variables...)
 }
 
@@ -78,7 +80,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	config.Strip(files)
-	merged := load.MergeFiles(files)
+	merged := override.Files(load.Roots(files))
 	servicesNode := yamlx.Resolve(yamlx.Get(merged, "services"))
 	if servicesNode != nil && !yamlx.IsNull(servicesNode) && servicesNode.Kind != yaml.MappingNode {
 		return nil, diag.At(files[0].Name, servicesNode).Errorf("services is %s; expected a mapping of service names", yamlx.KindName(servicesNode))
@@ -104,17 +106,17 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var project *load.ProjectView
+	var project *model.ProjectView
 	typed := map[string]types.ServiceConfig{}
 	if len(cfg.Pods)+len(cfg.Jobs) > 0 {
 		uses := engine.Uses()
-		need := load.Need{Project: uses.Project, WholeService: uses.WholeService, ServiceFields: uses.ServiceFields}
+		need := model.Need{Project: uses.Project, WholeService: uses.WholeService, ServiceFields: uses.ServiceFields}
 		names := append(append([]string(nil), cfg.PodOrder...), cfg.JobOrder...)
 		view := merged
 		if opts.NoInterpolate && (need.Project || need.WholeService || len(need.ServiceFields) > 0) {
 			view = load.Lenient(merged, env)
 		}
-		project, typed, err = load.Typed(ctx, view, names, need, inDir, load.Describe(files))
+		project, typed, err = model.Typed(ctx, view, names, need, inDir, load.Describe(files))
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +293,7 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 	for _, name := range cfg.JobOrder {
 		all = append(all, cfg.Jobs[name].Templates...)
 	}
-	texts, err := source.Load(ctx, all, opts.Loaders)
+	texts, err := retrieve.Load(ctx, all, opts.Loaders)
 	if err != nil {
 		return nil, err
 	}
@@ -301,9 +303,9 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 			first[s.Key()] = s
 		}
 	}
-	srcs := make([]render.Source, 0, len(texts))
+	srcs := make([]render.Template, 0, len(texts))
 	for k, t := range texts {
-		srcs = append(srcs, render.Source{Key: k, Name: t.Name, Body: t.Body, Pos: first[k].Pos, Service: first[k].Service})
+		srcs = append(srcs, render.Template{Key: k, Name: t.Name, Body: t.Body, Pos: first[k].Pos, Service: first[k].Service})
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Key < srcs[j].Key })
 	return render.New(srcs, opts.Strict)
@@ -314,7 +316,7 @@ func loadTemplates(ctx context.Context, cfg *config.Config, lib []*config.Source
 // (each on its own nodes) and, for YAML output, finished and encoded right
 // away so their nodes can be dropped; results are placed in input order, so
 // the output does not depend on scheduling.
-func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode *yaml.Node, project *load.ProjectView, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
+func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode *yaml.Node, project *model.ProjectView, typed map[string]types.ServiceConfig, engine *render.Engine, opts Options, emitOpts emit.Options, res *Result) error {
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
 		return nil
 	}
@@ -409,7 +411,7 @@ func buildServices(files []*load.File, cfg *config.Config, merged, servicesNode 
 // merged tree, which the build may take over: the service is replaced.
 // shared says orig may hold aliases or merge keys (a single file with
 // anchors), which are expanded into a copy first.
-func buildService(name string, orig *yaml.Node, shared bool, cfg *config.Config, project *load.ProjectView, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
+func buildService(name string, orig *yaml.Node, shared bool, cfg *config.Config, project *model.ProjectView, typed types.ServiceConfig, engine *render.Engine, opts Options) (*yaml.Node, error) {
 	svc := orig
 	if shared {
 		svc = yamlx.Flatten(orig)
@@ -423,13 +425,13 @@ func buildService(name string, orig *yaml.Node, shared bool, cfg *config.Config,
 		typed.Name = name
 	}
 	job, pod := cfg.Jobs[name], cfg.Pods[name]
-	var jobOpts *config.Options
+	var jobView *config.JobView
 	if job != nil {
-		o := job.Options()
-		jobOpts = &o
-		r := &build.Renderer{Engine: engine, Svc: name, Data: map[string]any{"Service": typed, "Args": job.Args, "Project": project, "Job": jobOpts}}
+		v := job.View()
+		jobView = &v
+		r := &assemble.Renderer{Engine: engine, Svc: name, Data: map[string]any{"Service": typed, "Args": job.Args, "Project": project, "Job": jobView}}
 		var err error
-		if svc, err = build.JobService(svc, job, r); err != nil {
+		if svc, err = assemble.JobService(svc, job, r); err != nil {
 			return nil, err
 		}
 	}
@@ -437,15 +439,15 @@ func buildService(name string, orig *yaml.Node, shared bool, cfg *config.Config,
 		if svc == nil {
 			svc = yamlx.Map()
 		}
-		r := &build.Renderer{Engine: engine, Svc: name, Data: map[string]any{"Service": typed, "Args": pod.Args, "Project": project, "Job": jobOpts}}
+		r := &assemble.Renderer{Engine: engine, Svc: name, Data: map[string]any{"Service": typed, "Args": pod.Args, "Project": project, "Job": jobView}}
 		var err error
-		svc, err = build.BuildPod(build.PodInput{Name: name, Service: svc, Pod: pod, R: r, ControllerImage: opts.ControllerImage})
+		svc, err = assemble.BuildPod(assemble.PodInput{Name: name, Service: svc, Pod: pod, R: r, ControllerImage: opts.ControllerImage})
 		if err != nil {
 			return nil, err
 		}
 	}
 	if job != nil {
-		if err := build.ApplyJob(svc, job); err != nil {
+		if err := assemble.ApplyJob(svc, job); err != nil {
 			return nil, err
 		}
 	}

@@ -4,18 +4,18 @@ import (
 	"github.com/podtemplate/podtemplate/templates"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/fetch"
-	"github.com/podtemplate/podtemplate/transform/source"
+	"github.com/podtemplate/podtemplate/transform/retrieve"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 )
 
 // loaders builds the HTTP and built-in template loaders from the flags.
-func (f *renderFlags) loaders() (source.Loaders, error) {
+func (f *renderFlags) loaders() (retrieve.Loaders, error) {
 	cacheDir := f.cacheDir
 	if cacheDir == "" {
 		cacheDir = fetch.DefaultCacheDir()
 	}
 	fetcher := fetch.New(fetch.Options{Timeout: f.httpTimeout, CacheDir: cacheDir, Offline: f.offline})
-	return source.Loaders{HTTP: source.FetchHTTP(fetcher), Builtin: templates.Get}, nil
+	return retrieve.Loaders{HTTP: retrieve.FetchHTTP(fetcher), Builtin: templates.Get}, nil
 }
 
 func countServices(res *transform.Result) int {

@@ -73,8 +73,8 @@ type jobParts struct {
 	optFile   map[string]string
 }
 
-// Options describes a job to its templates as .Job.
-type Options struct {
+// JobView describes a job to its templates as .Job.
+type JobView struct {
 	Name        string
 	Mode        string
 	Completions int
@@ -83,9 +83,9 @@ type Options struct {
 	Schedule    string
 }
 
-// Options returns the job's options for templates.
-func (j *Job) Options() Options {
-	return Options{Name: j.Name, Mode: j.Mode, Completions: j.Completions, Attempts: j.Attempts, Timeout: j.Timeout, Schedule: j.Schedule}
+// View is the job as its templates see it (.Job).
+func (j *Job) View() JobView {
+	return JobView{Name: j.Name, Mode: j.Mode, Completions: j.Completions, Attempts: j.Attempts, Timeout: j.Timeout, Schedule: j.Schedule}
 }
 
 // Config is everything the extension fields of all files say.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -206,7 +207,7 @@ const (
 func Encode(doc *yaml.Node, format Format) ([]byte, error) {
 	switch format {
 	case JSON:
-		b, err := yamlx.JSON(doc, "  ")
+		b, err := codec.JSON(doc, "  ")
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +230,7 @@ const encodedTag = "!podtemplate/encoded"
 func EncodeEntry(key, svc *yaml.Node) (*yaml.Node, error) {
 	var b bytes.Buffer
 	b.Grow(4096)
-	if err := yamlx.WriteIndented(&b, yamlx.Map(key, svc), 2); err != nil {
+	if err := codec.WriteIndented(&b, yamlx.Map(key, svc), 2); err != nil {
 		return nil, err
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: b.String()}, nil

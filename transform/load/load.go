@@ -1,8 +1,7 @@
 // Package load is the first stage: it reads the Compose files, parses each
 // into a gopkg.in/yaml.v3 node tree (kept for emitting, so the output keeps
-// the user's order, quoting and comments), interpolates variables in place,
-// merges several files the way `docker stack deploy -c a -c b` does, and
-// builds compose-go's typed project for templates.
+// the user's order, quoting and comments), checks it and interpolates
+// variables in place.
 package load
 
 import (
@@ -17,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -110,10 +110,8 @@ func unwrapPathError(err error) error {
 
 // Parse parses one Compose file held in data.
 func Parse(name, dir string, data []byte) (*File, error) {
-	if len(data) >= splitMin {
-		if doc, ok := parseSplit(data, splitParts()); ok {
-			return parsed(name, dir, doc)
-		}
+	if doc, ok := codec.Split(data); ok {
+		return parsed(name, dir, doc)
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -278,4 +276,13 @@ func Describe(files []*File) string {
 		return files[0].Name
 	}
 	return fmt.Sprintf("%d files", len(files))
+}
+
+// Roots are the files' top-level mappings, in command-line order.
+func Roots(files []*File) []*yaml.Node {
+	roots := make([]*yaml.Node, len(files))
+	for i, f := range files {
+		roots[i] = f.Root
+	}
+	return roots
 }

@@ -7,7 +7,7 @@ import (
 // BenchmarkRenderTemplate executes and parses one sidecar template, as
 // the build stage does for every service.
 func BenchmarkRenderTemplate(b *testing.B) {
-	e, err := New([]Source{{Key: "k", Name: "sidecars.yml", Body: "proxy:\n  image: nginx:1.25\n  environment:\n    UPSTREAM: \"127.0.0.1:{{ .Args.Port }}\"\n  command: [\"nginx\", \"-g\", \"daemon off;\"]\nmetrics:\n  image: prom/statsd-exporter:v0.26.0\n  labels:\n    shard: \"{{ .Args.Shard }}\"\n"}}, false)
+	e, err := New([]Template{{Key: "k", Name: "sidecars.yml", Body: "proxy:\n  image: nginx:1.25\n  environment:\n    UPSTREAM: \"127.0.0.1:{{ .Args.Port }}\"\n  command: [\"nginx\", \"-g\", \"daemon off;\"]\nmetrics:\n  image: prom/statsd-exporter:v0.26.0\n  labels:\n    shard: \"{{ .Args.Shard }}\"\n"}}, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"text/template"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -41,17 +42,17 @@ type Engine struct {
 // parsed once; unique outputs stop being cached once it is full.
 const maxParsed = 4096
 
-// Source is a template to parse: its key, a display name and its text,
-// and where the stack names it (for errors).
-type Source struct {
+// Template is a template's text to parse: its key, a display name and its
+// text, and where the stack names it (for errors).
+type Template struct {
 	Key, Name, Body string
 	Pos             diag.Pos
 	Service         string
 }
 
-// New parses every source into one set. strict makes a missing key an
+// New parses every template into one set. strict makes a missing key an
 // error instead of empty.
-func New(sources []Source, strict bool) (*Engine, error) {
+func New(sources []Template, strict bool) (*Engine, error) {
 	e := &Engine{names: map[string]string{}, strict: strict}
 	missing := "missingkey=zero"
 	if strict {
@@ -140,7 +141,7 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 // ParseOutput parses a template's output as a YAML mapping.
 func ParseOutput(name, out string) (*yaml.Node, error) {
 	var doc yaml.Node
-	if fast, ok := yamlx.ParseFast(out); ok {
+	if fast, ok := codec.ParseFast(out); ok {
 		doc = *fast
 	} else if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
 		return nil, outputError(name, out, err)

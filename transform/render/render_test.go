@@ -7,7 +7,7 @@ import (
 
 func run(t *testing.T, tmpl string, data any, strict bool) (string, error) {
 	t.Helper()
-	e, err := New([]Source{{Key: "k", Name: "t.yml", Body: tmpl}}, strict)
+	e, err := New([]Template{{Key: "k", Name: "t.yml", Body: tmpl}}, strict)
 	if err != nil {
 		return "", err
 	}
@@ -120,7 +120,7 @@ func TestUses(t *testing.T) {
 		{`{{ define "x" }}{{ .Service.User }}{{ end }}{{ include "x" . }}`, "User", false, false},
 		{`{{ range $k, $v := .Args }}{{ $ | toJson }}{{ end }}`, "", true, true},
 	} {
-		e, err := New([]Source{{Key: "k", Name: "t", Body: tc.tmpl}}, false)
+		e, err := New([]Template{{Key: "k", Name: "t", Body: tc.tmpl}}, false)
 		if err != nil {
 			t.Fatal(err)
 		}

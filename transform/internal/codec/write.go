@@ -1,4 +1,4 @@
-package yamlx
+package codec
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -60,7 +61,7 @@ func supported(n *yaml.Node) bool {
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || IsMergeKey(k) || strings.Contains(k.Value, "\n") || k.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			if k.Kind != yaml.ScalarNode || yamlx.IsMergeKey(k) || strings.Contains(k.Value, "\n") || k.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 				return false
 			}
 		}

@@ -1,4 +1,7 @@
-package load
+// Package override merges several Compose files into one tree, later files
+// overriding earlier ones with the rules `docker stack deploy -c a -c b`
+// applies (compose-go's override package is the model).
+package override
 
 import (
 	"strings"
@@ -7,18 +10,17 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// MergeFiles merges the files' top-level mappings into one tree, later
-// files overriding earlier ones with the rules `docker stack deploy -c a -c
-// b` applies. With one file, its tree is returned as it is, anchors and all.
-// With several, aliases and merge keys are expanded first: each file's
-// anchors belong to that file alone.
-func MergeFiles(files []*File) *yaml.Node {
-	if len(files) == 1 {
-		return files[0].Root
+// Files merges the files' top-level mappings (roots, in command-line
+// order) into one tree. With one file, its tree is returned as it is,
+// anchors and all. With several, aliases and merge keys are expanded first:
+// each file's anchors belong to that file alone.
+func Files(roots []*yaml.Node) *yaml.Node {
+	if len(roots) == 1 {
+		return roots[0]
 	}
-	merged := yamlx.Flatten(files[0].Root)
-	for _, f := range files[1:] {
-		merged = mergeNode(merged, yamlx.Flatten(f.Root), nil)
+	merged := yamlx.Flatten(roots[0])
+	for _, r := range roots[1:] {
+		merged = mergeNode(merged, yamlx.Flatten(r), nil)
 	}
 	return merged
 }

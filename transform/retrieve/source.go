@@ -1,7 +1,7 @@
-// Package source is the template-loading stage: it reads each distinct
+// Package retrieve is the template-loading stage: it reads each distinct
 // template source named by the configuration once, following fallbacks,
 // with HTTP fetches run concurrently.
-package source
+package retrieve
 
 import (
 	"context"

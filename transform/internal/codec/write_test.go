@@ -1,4 +1,4 @@
-package yamlx
+package codec
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,7 +23,7 @@ func sameValue(t *testing.T, name string, src []byte) {
 	if doc.Decode(&want) != nil {
 		return
 	}
-	body := Flatten(doc.Content[0])
+	body := yamlx.Flatten(doc.Content[0])
 	// Inputs yaml.v3 itself cannot write back faithfully are out of scope.
 	if ref, err := yaml.Marshal(body); err != nil {
 		return
@@ -43,8 +44,8 @@ func sameValue(t *testing.T, name string, src []byte) {
 }
 
 func TestWriteKeepsValues(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
-	more, _ := filepath.Glob("../../testdata/*/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
+	more, _ := filepath.Glob("../../../testdata/*/*/*/*.yml")
 	files = append(files, more...)
 	if len(files) < 50 {
 		t.Fatalf("only %d corpus files", len(files))
@@ -73,7 +74,7 @@ func TestWriteScalars(t *testing.T) {
 }
 
 func FuzzWrite(f *testing.F) {
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
 	for _, p := range files {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
@@ -89,7 +90,7 @@ func FuzzWrite(f *testing.F) {
 
 // TestValueMatchesDecode checks Value against yaml.v3's Decode on the corpus.
 func TestValueMatchesDecode(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
 	srcs := []string{"a: 1\nb: -2\nc: 0x1F\nd: 1_000\ne: 1.5\nf: .inf\ng: true\nh: ~\ni: '3'\nj: 2024-01-02\nk: [1, x, {y: z}]\nl: &x {m: 1}\nn: {<<: *x, o: 2}\n"}
 	for _, f := range files {
 		if data, err := os.ReadFile(f); err == nil {
@@ -105,7 +106,7 @@ func TestValueMatchesDecode(t *testing.T) {
 		if doc.Content[0].Decode(&want) != nil {
 			continue
 		}
-		got, err := Value(doc.Content[0])
+		got, err := yamlx.Value(doc.Content[0])
 		if err != nil {
 			t.Fatal(err)
 		}

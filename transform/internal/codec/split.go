@@ -1,4 +1,4 @@
-package load
+package codec
 
 import (
 	"bytes"
@@ -104,7 +104,7 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 			defer wg.Done()
 			var d yaml.Node
 			text := bytes.Join(lines[r.from:r.to], nil)
-			if fast, ok := yamlx.ParseFast(string(text)); ok {
+			if fast, ok := ParseFast(string(text)); ok {
 				d = *fast
 			} else if yaml.Unmarshal(text, &d) != nil {
 				return
@@ -186,3 +186,13 @@ func shift(root *yaml.Node, n int) {
 
 // splitParts is how many runs a large file is cut into.
 func splitParts() int { return runtime.GOMAXPROCS(0) }
+
+// Split parses a large stack file with its services in parallel runs (see
+// parseSplit); ok is false for a small file, or whenever the file's layout
+// leaves a doubt, and the caller then parses it whole.
+func Split(data []byte) (doc *yaml.Node, ok bool) {
+	if len(data) < splitMin {
+		return nil, false
+	}
+	return parseSplit(data, splitParts())
+}

@@ -1,4 +1,4 @@
-package yamlx
+package codec
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -15,7 +16,7 @@ import (
 // merge keys, and typing scalars by their YAML tags. indent "" is compact.
 func JSON(n *yaml.Node, indent string) ([]byte, error) {
 	var b bytes.Buffer
-	if err := writeJSON(&b, Flatten(Body(n)), indent, 0); err != nil {
+	if err := writeJSON(&b, yamlx.Flatten(yamlx.Body(n)), indent, 0); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

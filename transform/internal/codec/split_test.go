@@ -1,4 +1,4 @@
-package load
+package codec
 
 import (
 	"fmt"
@@ -53,7 +53,7 @@ func checkSplit(t *testing.T, name string, data []byte, parts int) bool {
 }
 
 func TestSplitParseMatchesWholeParse(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
 	accepted := 0
 	for _, f := range files {
 		if strings.HasPrefix(filepath.Base(f), ".") {
@@ -99,7 +99,7 @@ func TestSplitDeclines(t *testing.T) {
 }
 
 func FuzzSplitParse(f *testing.F) {
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
 	for _, p := range files {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)

@@ -1,7 +1,7 @@
-// Package build turns rendered templates into services: a podlike
+// Package assemble turns rendered templates into services: a podlike
 // controller whose labels carry the pod's components, and job services with
 // their restart policy, mode and labels.
-package build
+package assemble
 
 import (
 	"bytes"
@@ -11,8 +11,9 @@ import (
 
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
-	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/merge"
+	"github.com/podtemplate/podtemplate/transform/override"
 	"github.com/podtemplate/podtemplate/transform/render"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
@@ -28,15 +29,15 @@ const MainComponent = "app"
 // DockerSocket is the volume every controller needs to manage its components.
 const DockerSocket = "/var/run/docker.sock:/var/run/docker.sock:ro"
 
-// ListA are the service keys copied to the controller.
-var ListA = []string{"configs", "credential_spec", "deploy", "dns", "dns_search", "domainname",
+// controllerKeys are the service keys copied to the controller.
+var controllerKeys = []string{"configs", "credential_spec", "deploy", "dns", "dns_search", "domainname",
 	"entrypoint", "env_file", "environment", "expose", "extra_hosts", "healthcheck", "hostname",
 	"ipc", "isolation", "labels", "logging", "mac_address", "networks", "pid", "ports",
 	"privileged", "read_only", "secrets", "shm_size", "stdin_open", "stop_grace_period",
 	"tmpfs", "tty", "ulimits", "user", "volumes", "working_dir"}
 
-// ListB are the service keys copied to the main component.
-var ListB = []string{"blkio_config", "cap_add", "cap_drop", "command", "cpu_count", "cpu_percent",
+// mainComponentKeys are the service keys copied to the main component.
+var mainComponentKeys = []string{"blkio_config", "cap_add", "cap_drop", "command", "cpu_count", "cpu_percent",
 	"cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
 	"device_cgroup_rules", "devices", "entrypoint", "env_file", "environment", "group_add",
 	"healthcheck", "image", "isolation", "labels", "logging", "mem_limit", "mem_reservation",
@@ -140,7 +141,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		ctrl = yamlx.Map(yamlx.Str("command"), yamlx.Str("-logs"))
 	}
 	ctrl.Style &^= yaml.FlowStyle
-	copyKeys(ctrl, svc, ListA)
+	copyKeys(ctrl, svc, controllerKeys)
 	copyKeys(ctrl, svc, []string{"depends_on"})
 	for _, kv := range yamlx.Pairs(svc) {
 		if strings.HasPrefix(kv.Key.Value, "x-") && yamlx.Get(ctrl, kv.Key.Value) == nil {
@@ -185,7 +186,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	}
 	// A new mapping: the service's labels node is shared with the main
 	// component.
-	labels := load.ListToMap(yamlx.Get(ctrl, "labels"))
+	labels := override.ListToMap(yamlx.Get(ctrl, "labels"))
 	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
 	sort.Strings(order)
 	for _, name := range order {
@@ -299,7 +300,7 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 	if main == nil {
 		main = yamlx.Map()
 	}
-	copyKeys(main, in.Service, ListB)
+	copyKeys(main, in.Service, mainComponentKeys)
 	comps := map[string]*yaml.Node{mainName: main}
 	order := []string{mainName}
 	for _, src := range in.Pod.Templates {
@@ -442,7 +443,7 @@ func checkDependsOn(comp *yaml.Node) error {
 // Marshal renders a node as YAML text indented by two spaces.
 func Marshal(n *yaml.Node) (string, error) {
 	var b bytes.Buffer
-	if err := yamlx.Write(&b, n); err != nil {
+	if err := codec.Write(&b, n); err != nil {
 		return "", err
 	}
 	return b.String(), nil

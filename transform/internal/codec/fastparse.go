@@ -1,4 +1,4 @@
-package yamlx
+package codec
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package yamlx
+package codec
 
 import (
 	"fmt"
@@ -60,8 +60,8 @@ func TestParseFastMatchesYAMLv3(t *testing.T) {
 		}
 		accepted++
 	}
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
-	more, _ := filepath.Glob("../../testdata/*/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
+	more, _ := filepath.Glob("../../../testdata/*/*/*/*.yml")
 	for _, f := range append(files, more...) {
 		if strings.HasPrefix(filepath.Base(f), ".") {
 			continue
@@ -89,7 +89,7 @@ func TestParseFastDeclines(t *testing.T) {
 }
 
 func FuzzParseFast(f *testing.F) {
-	files, _ := filepath.Glob("../../testdata/*/*/*.yml")
+	files, _ := filepath.Glob("../../../testdata/*/*/*.yml")
 	for _, p := range files {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(string(data))

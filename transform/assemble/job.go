@@ -1,4 +1,4 @@
-package build
+package assemble
 
 import (
 	"crypto/sha256"
@@ -10,8 +10,9 @@ import (
 	"github.com/podtemplate/podtemplate/joblabel"
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
-	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/merge"
+	"github.com/podtemplate/podtemplate/transform/override"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -100,7 +101,7 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 		yamlx.Delete(policy, "max_attempts")
 	}
 
-	labels := load.ListToMap(yamlx.Get(deploy, "labels"))
+	labels := override.ListToMap(yamlx.Get(deploy, "labels"))
 	yamlx.Set(deploy, "labels", labels)
 	yamlx.Set(labels, joblabel.Job, yamlx.Str("true"))
 	yamlx.Set(labels, joblabel.Name, yamlx.Str(job.Name))
@@ -130,7 +131,7 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 
 // Hash is the hex SHA-256 of a service definition's compact JSON form.
 func Hash(svc *yaml.Node) (string, error) {
-	b, err := yamlx.JSON(svc, "")
+	b, err := codec.JSON(svc, "")
 	if err != nil {
 		return "", fmt.Errorf("hash: %w", err)
 	}
