@@ -27,4 +27,8 @@ const (
 	Hash = Prefix + "job.hash"
 	// Schedule is the cron expression of a scheduled job, if any.
 	Schedule = Prefix + "job.schedule"
+	// Stage is pre-deploy or post-deploy for a job that podtemplate
+	// deploy runs before or after the rest of the stack; absent for a
+	// job deployed with the rest.
+	Stage = Prefix + "job.stage"
 )

@@ -113,6 +113,9 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 	if job.Timeout != "" {
 		yamlx.Set(labels, joblabel.Timeout, yamlx.Str(job.Timeout))
 	}
+	if job.Stage != "" {
+		yamlx.Set(labels, joblabel.Stage, yamlx.Str(job.Stage))
+	}
 	if job.Schedule != "" {
 		yamlx.Set(labels, joblabel.Schedule, yamlx.Str(job.Schedule))
 		yamlx.Set(labels, CronEnable, yamlx.Str("true"))

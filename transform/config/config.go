@@ -30,6 +30,13 @@ const (
 	ModeGlobalJob     = "global-job"
 )
 
+// Job stages: when podtemplate deploy runs a job relative to the rest of
+// the stack (unset: with the rest, in no order).
+const (
+	StagePreDeploy  = "pre-deploy"
+	StagePostDeploy = "post-deploy"
+)
+
 // Pod is the x-podlike configuration of one service.
 type Pod struct {
 	Service     string
@@ -59,6 +66,7 @@ type Job struct {
 	Attempts    int
 	Timeout     string
 	Schedule    string
+	Stage       string // "", StagePreDeploy or StagePostDeploy
 	Templates   []*Source
 	Args        map[string]any
 
@@ -81,11 +89,12 @@ type JobView struct {
 	Attempts    int
 	Timeout     string
 	Schedule    string
+	Stage       string
 }
 
 // View is the job as its templates see it (.Job).
 func (j *Job) View() JobView {
-	return JobView{Name: j.Name, Mode: j.Mode, Completions: j.Completions, Attempts: j.Attempts, Timeout: j.Timeout, Schedule: j.Schedule}
+	return JobView{Name: j.Name, Mode: j.Mode, Completions: j.Completions, Attempts: j.Attempts, Timeout: j.Timeout, Schedule: j.Schedule, Stage: j.Stage}
 }
 
 // Config is everything the extension fields of all files say.
@@ -295,7 +304,7 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 	return errs.Err()
 }
 
-var jobKeys = []string{"mode", "completions", "attempts", "timeout", "schedule", "templates", "args"}
+var jobKeys = []string{"mode", "completions", "attempts", "timeout", "schedule", "stage", "templates", "args"}
 
 func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, serviceLevel bool) error {
 	j := c.Jobs[name]
@@ -327,7 +336,7 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 			args, err := decodeArgs(f, kv.Value)
 			errs.Add(err)
 			parts.args = MergeArgs(parts.args, args)
-		case "mode", "completions", "attempts", "timeout", "schedule":
+		case "mode", "completions", "attempts", "timeout", "schedule", "stage":
 			if parts.opts == nil {
 				parts.opts, parts.optFile = map[string]*yaml.Node{}, map[string]string{}
 			}
@@ -495,6 +504,16 @@ func (j *Job) decodeOptions() error {
 			errs.Add(pos.Errorf("schedule works with mode restart-none only (swarm-cronjob scales a replicated service), not %s", j.Mode))
 		} else {
 			j.Schedule = n.Value
+		}
+	}
+	if n, pos := opt("stage", "pre-deploy or post-deploy"); n != nil {
+		switch {
+		case n.Value != StagePreDeploy && n.Value != StagePostDeploy:
+			errs.Add(pos.Errorf("unknown job stage %q; expected pre-deploy or post-deploy", n.Value))
+		case j.Schedule != "":
+			errs.Add(pos.Errorf("stage %s cannot be combined with schedule: the scheduler, not the deploy, starts a scheduled job", n.Value))
+		default:
+			j.Stage = n.Value
 		}
 	}
 	return errs.Err()
