@@ -14,6 +14,7 @@ import (
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/emit"
 	"github.com/podtemplate/podtemplate/transform/retrieve"
+	"gopkg.in/yaml.v3"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of golden cases")
@@ -157,7 +158,11 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
-			root := res.Doc.Content[0]
+			var doc yaml.Node
+			if err := yaml.Unmarshal(res.Output, &doc); err != nil {
+				t.Fatal(err)
+			}
+			root := doc.Content[0]
 			for _, key := range []string{"x-podlike", "x-jobs"} {
 				for i := 0; i < len(root.Content); i += 2 {
 					if root.Content[i].Value == key {

@@ -5,7 +5,6 @@ import (
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/fetch"
 	"github.com/podtemplate/podtemplate/transform/retrieve"
-	"github.com/podtemplate/podtemplate/transform/yamlx"
 )
 
 // loaders builds the HTTP and built-in template loaders from the flags.
@@ -19,5 +18,5 @@ func (f *renderFlags) loaders() (retrieve.Loaders, error) {
 }
 
 func countServices(res *transform.Result) int {
-	return len(yamlx.Pairs(yamlx.Get(yamlx.Body(res.Doc), "services")))
+	return len(res.Services)
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/inputs"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 )
@@ -135,6 +136,10 @@ func report(w io.Writer, c *command, err error) int {
 	}
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
+	}
+	var fe *inputs.FlagError
+	if errors.As(err, &fe) {
+		err = usagef("%s", fe)
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/podtemplate/podtemplate/transform"
@@ -51,11 +50,6 @@ func (f *renderFlags) options(a *app, positional []string, forName bool) (transf
 			return transform.Options{}, usagef("no stack files: give them with -c FILE (- for stdin); the argument is a name, not a file")
 		}
 		return transform.Options{}, usagef("no input files: give one with -c FILE, as an argument, or - for stdin")
-	}
-	for _, kv := range f.set {
-		if _, err := transform.ParseSet(kv); err != nil {
-			return transform.Options{}, usagef("%s", strings.TrimPrefix(err.Error(), "error: "))
-		}
 	}
 	loaders, err := f.loaders()
 	if err != nil {

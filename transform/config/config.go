@@ -528,3 +528,34 @@ func SortedNames[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Sources lists every template source a render needs: the command line's
+// libraries (library), the stack's, then each pod's and job's templates.
+// Call it after Finish.
+func (c *Config) Sources(library []*Source) []*Source {
+	all := append(append([]*Source(nil), library...), c.Library...)
+	for _, name := range c.PodOrder {
+		p := c.Pods[name]
+		for _, list := range [][]*Source{p.Pod, p.Init, p.Transformer, p.Templates, p.Copy} {
+			all = append(all, list...)
+		}
+	}
+	for _, name := range c.JobOrder {
+		all = append(all, c.Jobs[name].Templates...)
+	}
+	return all
+}
+
+// ServiceNames are the services the merged top-level mapping root defines;
+// file names the input for an error.
+func ServiceNames(file string, root *yaml.Node) (map[string]bool, error) {
+	services := yamlx.Resolve(yamlx.Get(root, "services"))
+	if services != nil && !yamlx.IsNull(services) && services.Kind != yaml.MappingNode {
+		return nil, diag.At(file, services).Errorf("services is %s; expected a mapping of service names", yamlx.KindName(services))
+	}
+	names := map[string]bool{}
+	for _, p := range yamlx.Pairs(services) {
+		names[p.Key.Value] = true
+	}
+	return names, nil
+}

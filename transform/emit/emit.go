@@ -26,9 +26,9 @@ type Options struct {
 	EscapeDollars bool
 }
 
-// Finish edits the output tree root (the top-level mapping) in place:
-// every service not yet finished by FinishService, configs and secrets.
-func Finish(root *yaml.Node, opts Options) {
+// finish edits the output tree root (the top-level mapping) in place:
+// every service not yet finished by finishService, configs and secrets.
+func finish(root *yaml.Node, opts Options) {
 	seen := map[*yaml.Node]bool{}
 	skip := func(n *yaml.Node) bool { return n.Tag == encodedTag }
 	clearMergeTags(root, skip)
@@ -49,9 +49,9 @@ func Finish(root *yaml.Node, opts Options) {
 	}
 }
 
-// FinishService does what Finish does for one service definition svc that
+// finishService does what finish does for one service definition svc that
 // is not shared with the rest of the tree (a rebuilt pod or job).
-func FinishService(svc *yaml.Node, opts Options) {
+func finishService(svc *yaml.Node, opts Options) {
 	clearMergeTags(svc, nil)
 	if rebasing(opts) {
 		rewriteService(svc, opts.InDir, opts.OutDir, map[*yaml.Node]bool{})
@@ -219,21 +219,47 @@ func Encode(doc *yaml.Node, format Format) ([]byte, error) {
 }
 
 // encodedTag marks a placeholder node whose Value is an already encoded
-// "name:\n  ..." service entry (see EncodeEntry); it never reaches output.
+// "name:\n  ..." service entry (see Output.Service); it never leaves this
+// package's output.
 const encodedTag = "!podtemplate/encoded"
 
-// EncodeEntry encodes one finished service as a YAML mapping entry, indented
-// as under services:, and returns a placeholder node that Encode writes as
-// that text. Building and
-// encoding each service on its own lets the compiler work on services in
-// parallel and drop their nodes early.
-func EncodeEntry(key, svc *yaml.Node) (*yaml.Node, error) {
+// Output writes one stack: Service finishes each rebuilt service as it is
+// built (in parallel), Write the whole document at the end.
+type Output struct {
+	opts   Options
+	format Format
+	// early says rebuilt services are encoded as they are built, so their
+	// nodes can be dropped: the YAML writer writes services entry by entry.
+	early bool
+}
+
+// New prepares the output of the merged top-level mapping root.
+func New(root *yaml.Node, format Format, opts Options) *Output {
+	return &Output{opts: opts, format: format, early: format != JSON && encodesEntries(root)}
+}
+
+// Service finishes one rebuilt service svc (not shared with the rest of
+// the tree) under its key and returns the node to put in the tree in its
+// place; safe for concurrent use.
+func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
+	finishService(svc, o.opts)
+	if !o.early {
+		return svc, nil
+	}
 	var b bytes.Buffer
 	b.Grow(4096)
 	if err := codec.WriteIndented(&b, yamlx.Map(key, svc), 2); err != nil {
 		return nil, err
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: b.String()}, nil
+}
+
+// Write finishes the rest of the tree (root, the body of doc) and encodes
+// the document.
+func (o *Output) Write(doc, root *yaml.Node) ([]byte, error) {
+	finish(root, o.opts)
+	doc.Content[0] = root
+	return Encode(doc, o.format)
 }
 
 // encodeYAML writes the document. yaml.v3's emitter keeps every event of a
@@ -304,9 +330,9 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// EncodesEntries reports whether Encode writes root's services entry by
-// entry, so that EncodeEntry placeholders may stand in for services.
-func EncodesEntries(root *yaml.Node) bool {
+// encodesEntries reports whether Encode writes root's services entry by
+// entry, so that encoded placeholders may stand in for services.
+func encodesEntries(root *yaml.Node) bool {
 	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || root.Anchor != "" {
 		return false
 	}

@@ -10,11 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/fetch"
+	"github.com/podtemplate/podtemplate/transform/render"
 )
 
 // Loaders are how sources other than files and inline text are read.
@@ -191,4 +193,26 @@ func FetchHTTP(f *fetch.Fetcher) func(ctx context.Context, url, sha256 string, i
 	return func(ctx context.Context, url, sha256 string, insecure bool) ([]byte, error) {
 		return f.Fetch(ctx, fetch.Request{URL: url, SHA256: sha256, Insecure: insecure})
 	}
+}
+
+// Templates reads every distinct source in srcs once and returns the
+// texts to parse, in key order; each is named by the first item that uses
+// it, for messages.
+func Templates(ctx context.Context, srcs []*config.Source, l Loaders) ([]render.Template, error) {
+	texts, err := Load(ctx, srcs, l)
+	if err != nil {
+		return nil, err
+	}
+	first := map[string]*config.Source{}
+	for _, s := range srcs {
+		if _, ok := first[s.Key()]; !ok {
+			first[s.Key()] = s
+		}
+	}
+	out := make([]render.Template, 0, len(texts))
+	for k, t := range texts {
+		out = append(out, render.Template{Key: k, Name: t.Name, Body: t.Body, Pos: first[k].Pos, Service: first[k].Service})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
 }

@@ -1,0 +1,184 @@
+package assemble
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/podtemplate/podtemplate/transform/config"
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/model"
+	"github.com/podtemplate/podtemplate/transform/render"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// Stack is what the build stage works from.
+type Stack struct {
+	// Root is the merged top-level mapping; its pod and job services are
+	// replaced, and jobs created from templates alone appended.
+	Root   *yaml.Node
+	Config *config.Config
+	// Shared says services may hold aliases or merge keys, and aliases
+	// elsewhere may point into them (a single file with anchors).
+	Shared          bool
+	Project         *model.ProjectView             // .Project, when templates read it
+	Typed           map[string]types.ServiceConfig // .Service of each pod and job
+	Engine          *render.Engine
+	ControllerImage string
+}
+
+// Finish receives each built service (key is its name's node) in the
+// worker that built it, and returns the node to put in the tree: the emit
+// stage's chance to finish and encode services in parallel.
+type Finish func(key, svc *yaml.Node) (*yaml.Node, error)
+
+// Built names what the build made, in output order.
+type Built struct {
+	Pods, Jobs []string
+}
+
+// Services replaces every pod and job service in s.Root and appends the
+// jobs created from templates. Services are built in parallel (each on its
+// own nodes) and handed to finish at once, so their nodes can be dropped;
+// results are placed in input order, so the output does not depend on
+// scheduling. Every failing service is reported, as a diag.List.
+func Services(s Stack, finish Finish) (*Built, error) {
+	cfg := s.Config
+	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
+		return &Built{}, nil
+	}
+	services := yamlx.Resolve(yamlx.Get(s.Root, "services"))
+	if services == nil || yamlx.IsNull(services) {
+		services = yamlx.Map()
+		yamlx.Set(s.Root, "services", services)
+	}
+	index := map[string]int{}
+	var names []string
+	for i := 0; i+1 < len(services.Content); i += 2 {
+		name := services.Content[i].Value
+		index[name] = i + 1
+		if cfg.Pods[name] != nil || cfg.Jobs[name] != nil {
+			names = append(names, name)
+		}
+	}
+	for _, name := range cfg.JobOrder {
+		if !cfg.Jobs[name].InServices {
+			names = append(names, name)
+		}
+	}
+	if s.Shared {
+		// Aliases elsewhere into the services being rebuilt must stay valid.
+		var originals []*yaml.Node
+		for _, name := range names {
+			if i, ok := index[name]; ok {
+				originals = append(originals, services.Content[i])
+			}
+		}
+		config.ExpandAliasesInto(s.Root, originals)
+	}
+
+	built := make([]*yaml.Node, len(names))
+	errs := make([]error, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				name := names[i]
+				var orig *yaml.Node
+				key := yamlx.Str(name)
+				j, inTree := index[name]
+				if inTree {
+					key, orig = services.Content[j-1], services.Content[j]
+				}
+				svc, err := s.service(name, orig)
+				if err == nil && finish != nil {
+					svc, err = finish(key, svc)
+				}
+				if inTree && err == nil {
+					// In place at once (each worker its own slot), so the
+					// original's nodes can be collected during the build.
+					services.Content[j] = svc
+				}
+				built[i], errs[i] = svc, err
+			}
+		}()
+	}
+	wg.Wait()
+	var list diag.List
+	out := &Built{}
+	for i, name := range names {
+		if errs[i] != nil {
+			list.Add(errs[i])
+			continue
+		}
+		if _, ok := index[name]; !ok {
+			services.Content = append(services.Content, yamlx.Str(name), built[i])
+		}
+		if cfg.Pods[name] != nil {
+			out.Pods = append(out.Pods, name)
+		}
+		if cfg.Jobs[name] != nil {
+			out.Jobs = append(out.Jobs, name)
+		}
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// service builds one pod or job service from orig, its node in the merged
+// tree, which the build may take over: the service is replaced.
+func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, error) {
+	svc := orig
+	if s.Shared {
+		svc = yamlx.Flatten(orig)
+	}
+	if svc == nil || yamlx.IsNull(svc) {
+		svc = nil
+	} else if svc.Kind != yaml.MappingNode {
+		return nil, &diag.Error{Service: name, Msg: fmt.Sprintf("the service is %s; expected a mapping", yamlx.KindName(svc))}
+	}
+	typed := s.Typed[name]
+	if typed.Name == "" {
+		typed.Name = name
+	}
+	job, pod := s.Config.Jobs[name], s.Config.Pods[name]
+	var jobView *config.JobView
+	if job != nil {
+		v := job.View()
+		jobView = &v
+		r := &Renderer{Engine: s.Engine, Svc: name, Data: map[string]any{"Service": typed, "Args": job.Args, "Project": s.Project, "Job": jobView}}
+		var err error
+		if svc, err = JobService(svc, job, r); err != nil {
+			return nil, err
+		}
+	}
+	if pod != nil {
+		if svc == nil {
+			svc = yamlx.Map()
+		}
+		r := &Renderer{Engine: s.Engine, Svc: name, Data: map[string]any{"Service": typed, "Args": pod.Args, "Project": s.Project, "Job": jobView}}
+		var err error
+		svc, err = BuildPod(PodInput{Name: name, Service: svc, Pod: pod, R: r, ControllerImage: s.ControllerImage})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if job != nil {
+		if err := ApplyJob(svc, job); err != nil {
+			return nil, err
+		}
+	}
+	return svc, nil
+}

@@ -1,0 +1,196 @@
+// Package inputs resolves what a render takes from outside the stack files:
+// the environment for interpolation (with --env-file), template args
+// (--args-file, then --set) and named-template libraries (--library). Each
+// is read and checked once, here (Helm's pkg/cli/values is the model), so
+// the command line and the compiler agree on what a flag means.
+package inputs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/podtemplate/podtemplate/transform/config"
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// Options are the inputs as given: flag values, and the environment.
+type Options struct {
+	Env       map[string]string // environment; nil means the process environment
+	EnvFiles  []string          // --env-file, read before Env (Env wins)
+	ArgsFiles []string          // --args-file FILE (YAML mapping)
+	Set       []string          // --set Key.Sub=value, over the args files
+	Library   []string          // --library files or folders of named templates
+}
+
+// Values are the resolved inputs.
+type Values struct {
+	Env     map[string]string // variables for interpolation
+	Args    map[string]any    // template args from the command line
+	Library []*config.Source  // named-template files, in flag order
+}
+
+// FlagError is a malformed flag value: a command-line mistake, not a
+// problem of the stack.
+type FlagError struct {
+	Flag, Value, Msg string
+}
+
+func (e *FlagError) Error() string { return fmt.Sprintf("--%s %q: %s", e.Flag, e.Value, e.Msg) }
+
+// Resolve reads and checks every input; relative paths are taken from cwd.
+func (o Options) Resolve(cwd string) (*Values, error) {
+	env, err := o.environment(cwd)
+	if err != nil {
+		return nil, err
+	}
+	args, err := o.args(cwd)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := o.library(cwd)
+	if err != nil {
+		return nil, err
+	}
+	return &Values{Env: env, Args: args, Library: lib}, nil
+}
+
+func abs(cwd, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cwd, p)
+}
+
+// environment is the process environment (or o.Env) over the env files.
+func (o Options) environment(cwd string) (map[string]string, error) {
+	base := o.Env
+	if base == nil {
+		base = map[string]string{}
+		for _, kv := range os.Environ() {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				base[k] = v
+			}
+		}
+	}
+	if len(o.EnvFiles) == 0 {
+		return base, nil
+	}
+	paths := make([]string, len(o.EnvFiles))
+	for i, f := range o.EnvFiles {
+		paths[i] = abs(cwd, f)
+		if _, err := os.Stat(paths[i]); err != nil {
+			return nil, &diag.Error{File: f, Msg: "cannot read the env file", Err: err}
+		}
+	}
+	fromFiles, err := dotenv.GetEnvFromFile(base, paths)
+	if err != nil {
+		return nil, &diag.Error{Msg: "reading --env-file", Err: err}
+	}
+	env := make(map[string]string, len(base)+len(fromFiles))
+	for k, v := range fromFiles {
+		env[k] = v
+	}
+	for k, v := range base {
+		env[k] = v
+	}
+	return env, nil
+}
+
+// args merges the --args-file mappings, then the --set values on top.
+func (o Options) args(cwd string) (map[string]any, error) {
+	var args map[string]any
+	for _, f := range o.ArgsFiles {
+		data, err := os.ReadFile(abs(cwd, f))
+		if err != nil {
+			return nil, &diag.Error{File: f, Msg: "cannot read the args file", Err: err}
+		}
+		var n yaml.Node
+		if err := yaml.Unmarshal(data, &n); err != nil {
+			return nil, &diag.Error{File: f, Msg: "invalid YAML", Err: err}
+		}
+		body := yamlx.Body(&n)
+		if body == nil || yamlx.IsNull(body) {
+			continue
+		}
+		if body.Kind != yaml.MappingNode {
+			return nil, diag.At(f, body).Errorf("args file holds %s; expected a mapping", yamlx.KindName(body))
+		}
+		var m map[string]any
+		if err := yamlx.Flatten(body).Decode(&m); err != nil {
+			return nil, diag.At(f, body).Wrap(err, "args file")
+		}
+		args = config.MergeArgs(args, m)
+	}
+	for _, s := range o.Set {
+		m, err := ParseSet(s)
+		if err != nil {
+			return nil, err
+		}
+		args = config.MergeArgs(args, m)
+	}
+	return args, nil
+}
+
+// ParseSet reads one --set Key.Sub=value into a nested mapping. The value
+// is typed as a YAML scalar (3 is a number, true a boolean); quote it in
+// YAML ('"3"') to keep a string. A malformed value is a *FlagError.
+func ParseSet(s string) (map[string]any, error) {
+	path, value, ok := strings.Cut(s, "=")
+	if !ok || path == "" {
+		return nil, &FlagError{Flag: "set", Value: s, Msg: "expected Key.Sub=value"}
+	}
+	keys := strings.Split(path, ".")
+	for _, k := range keys {
+		if k == "" {
+			return nil, &FlagError{Flag: "set", Value: s, Msg: fmt.Sprintf("empty key in %q", path)}
+		}
+	}
+	var v any = value
+	var typed any
+	if value != "" && yaml.Unmarshal([]byte(value), &typed) == nil {
+		switch typed.(type) {
+		case string, int, int64, uint64, float64, bool, nil:
+			v = typed
+		}
+	}
+	if value == "" {
+		v = ""
+	}
+	m := map[string]any{keys[len(keys)-1]: v}
+	for i := len(keys) - 2; i >= 0; i-- {
+		m = map[string]any{keys[i]: m}
+	}
+	return m, nil
+}
+
+// library lists the --library files: a file as it is, a folder as every
+// file in it (hidden ones left out), in name order.
+func (o Options) library(cwd string) ([]*config.Source, error) {
+	var out []*config.Source
+	for _, p := range o.Library {
+		path := abs(cwd, p)
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, &diag.Error{File: p, Msg: "cannot read the --library path", Err: err}
+		}
+		if !st.IsDir() {
+			out = append(out, &config.Source{Kind: config.KindFile, Path: path, Pos: diag.Pos{File: p}})
+			continue
+		}
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, &diag.Error{File: p, Msg: "cannot read the --library folder", Err: err}
+		}
+		for _, e := range entries {
+			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				out = append(out, &config.Source{Kind: config.KindFile, Path: filepath.Join(path, e.Name()), Pos: diag.Pos{File: p}})
+			}
+		}
+	}
+	return out, nil
+}
