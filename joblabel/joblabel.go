@@ -32,3 +32,19 @@ const (
 	// job deployed with the rest.
 	Stage = Prefix + "job.stage"
 )
+
+// Job modes: the values of the Mode label and of x-jobs mode.
+const (
+	ModeRestartNone   = "restart-none"
+	ModeReplicatedJob = "replicated-job"
+	ModeGlobalJob     = "global-job"
+)
+
+// Labels crazy-max/swarm-cronjob reads, which the compiler writes on a
+// scheduled job.
+const (
+	CronEnable      = "swarm.cronjob.enable"
+	CronSchedule    = "swarm.cronjob.schedule"
+	CronSkipRunning = "swarm.cronjob.skip-running"
+	CronReplicas    = "swarm.cronjob.replicas"
+)

@@ -9,9 +9,9 @@ import (
 	"os/exec"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/podtemplate/podtemplate/joblabel"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
 )
 
 // DeployOptions configures Deploy.
@@ -135,8 +135,8 @@ func withoutUnchangedJobs(file []byte, snap Snapshot) ([]byte, []string, error) 
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return file, nil, nil
 	}
-	root := expandAliases(doc.Content[0])
-	services := mapGet(root, "services")
+	root := yamlx.Copy(doc.Content[0])
+	services := yamlx.Get(root, "services")
 	if services == nil || services.Kind != yaml.MappingNode {
 		return file, nil, nil
 	}
@@ -144,12 +144,12 @@ func withoutUnchangedJobs(file []byte, snap Snapshot) ([]byte, []string, error) 
 	kept := services.Content[:0:0]
 	for i := 0; i+1 < len(services.Content); i += 2 {
 		name, svc := services.Content[i].Value, services.Content[i+1]
-		deploy := mapGet(svc, "deploy")
-		mode := mapGet(deploy, "mode")
-		labels := mapGet(deploy, "labels")
+		deploy := yamlx.Get(svc, "deploy")
+		mode := yamlx.Get(deploy, "mode")
+		labels := yamlx.Get(deploy, "labels")
 		hash := labelValue(labels, joblabel.Hash)
 		before, ok := snap.Services[snap.Stack+"_"+name]
-		if mode != nil && (mode.Value == ModeReplicatedJob || mode.Value == ModeGlobalJob) &&
+		if mode != nil && (mode.Value == joblabel.ModeReplicatedJob || mode.Value == joblabel.ModeGlobalJob) &&
 			labelValue(labels, joblabel.Job) == "true" && ok && hash != "" && before.Hash == hash {
 			skipped = append(skipped, name)
 			continue

@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/podtemplate/podtemplate/joblabel"
 )
 
 // The end-to-end tests run against the Docker Engine and Swarm reachable
@@ -304,10 +305,10 @@ func TestE2EJobModes(t *testing.T) {
 		t.Errorf("want every job completed: %+v", sum.Jobs)
 	}
 	batch, every := result(t, sum, "batch"), result(t, sum, "everywhere")
-	if batch.Mode != ModeReplicatedJob || batch.Tasks.Completed != 2 {
+	if batch.Mode != joblabel.ModeReplicatedJob || batch.Tasks.Completed != 2 {
 		t.Errorf("batch: %+v", batch)
 	}
-	if every.Mode != ModeGlobalJob || every.Tasks.Completed < 1 {
+	if every.Mode != joblabel.ModeGlobalJob || every.Tasks.Completed < 1 {
 		t.Errorf("everywhere: %+v", every)
 	}
 	if n := strings.Count(out, "batch      | batch piece done"); n != 2 {

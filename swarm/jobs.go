@@ -20,13 +20,6 @@ import (
 // of a stack; its value is the stack name.
 const StackNamespaceLabel = "com.docker.stack.namespace"
 
-// Job modes, as in the joblabel.Mode label.
-const (
-	ModeRestartNone   = "restart-none"
-	ModeReplicatedJob = "replicated-job"
-	ModeGlobalJob     = "global-job"
-)
-
 // State is where a job's current run stands.
 type State string
 
@@ -107,7 +100,7 @@ func jobFromService(stack string, svc swarm.Service) (Job, bool) {
 	if j.Name == "" {
 		j.Name = strings.TrimPrefix(svc.Spec.Name, stack+"_")
 	}
-	if j.Schedule == "" && labels["swarm.cronjob.enable"] == "true" {
+	if j.Schedule == "" && labels[joblabel.CronEnable] == "true" {
 		j.Schedule = labels["swarm.cronjob.schedule"]
 		if j.Schedule == "" {
 			j.Schedule = "swarm-cronjob"
@@ -115,11 +108,11 @@ func jobFromService(stack string, svc swarm.Service) (Job, bool) {
 	}
 	switch {
 	case svc.Spec.Mode.ReplicatedJob != nil:
-		j.Mode = ModeReplicatedJob
+		j.Mode = joblabel.ModeReplicatedJob
 	case svc.Spec.Mode.GlobalJob != nil:
-		j.Mode = ModeGlobalJob
-	case j.Mode == "" || j.Mode == ModeReplicatedJob || j.Mode == ModeGlobalJob:
-		j.Mode = ModeRestartNone
+		j.Mode = joblabel.ModeGlobalJob
+	case j.Mode == "" || j.Mode == joblabel.ModeReplicatedJob || j.Mode == joblabel.ModeGlobalJob:
+		j.Mode = joblabel.ModeRestartNone
 	}
 	j.Completions = atoiDefault(labels[joblabel.Completions], 0)
 	if j.Completions <= 0 {
@@ -128,11 +121,11 @@ func jobFromService(stack string, svc swarm.Service) (Job, bool) {
 			j.Completions = int(*svc.Spec.Mode.ReplicatedJob.TotalCompletions)
 		case svc.Spec.Mode.Replicated != nil && svc.Spec.Mode.Replicated.Replicas != nil:
 			j.Completions = int(*svc.Spec.Mode.Replicated.Replicas)
-		case j.Mode != ModeGlobalJob:
+		case j.Mode != joblabel.ModeGlobalJob:
 			j.Completions = 1
 		}
 	}
-	if j.Mode == ModeGlobalJob {
+	if j.Mode == joblabel.ModeGlobalJob {
 		j.Completions = 0
 	}
 	j.Attempts = atoiDefault(labels[joblabel.Attempts], 0)
@@ -401,7 +394,7 @@ func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluatio
 	var order []string
 	for _, t := range tasks {
 		key := "slot " + strconv.Itoa(t.Slot)
-		if job.Mode == ModeGlobalJob || svc.Spec.Mode.Global != nil || t.Slot == 0 {
+		if job.Mode == joblabel.ModeGlobalJob || svc.Spec.Mode.Global != nil || t.Slot == 0 {
 			key = "node " + t.NodeID
 		}
 		if _, ok := groups[key]; !ok {
@@ -437,7 +430,7 @@ func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluatio
 	for _, key := range order {
 		g := groups[key]
 		limit := job.Attempts
-		if job.Mode == ModeReplicatedJob && job.Attempts > 0 && job.Completions > 1 {
+		if job.Mode == joblabel.ModeReplicatedJob && job.Attempts > 0 && job.Completions > 1 {
 			limit = (job.Attempts-1)*job.Completions + 1
 		}
 		fails := 0
@@ -465,7 +458,7 @@ func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluatio
 
 	// Completion.
 	need := job.Completions
-	if job.Mode == ModeGlobalJob || svc.Spec.Mode.GlobalJob != nil {
+	if job.Mode == joblabel.ModeGlobalJob || svc.Spec.Mode.GlobalJob != nil {
 		need = nodes
 		if need <= 0 {
 			need = len(groups)

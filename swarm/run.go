@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/podtemplate/podtemplate/joblabel"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
 )
 
 // RunOptions configures Run.
@@ -226,12 +226,12 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("reading the rendered stack: not a YAML mapping")
 	}
-	root := expandAliases(doc.Content[0])
-	services := mapGet(root, "services")
+	root := yamlx.Copy(doc.Content[0])
+	services := yamlx.Get(root, "services")
 	if services == nil || services.Kind != yaml.MappingNode {
 		return nil, errors.New("the rendered stack has no services")
 	}
-	svc := mapGet(services, job)
+	svc := yamlx.Get(services, job)
 	if svc == nil {
 		var names []string
 		for i := 0; i+1 < len(services.Content); i += 2 {
@@ -242,23 +242,23 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 	if svc.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("service %s is not a mapping", job)
 	}
-	deploy := mapGet(svc, "deploy")
-	labels := mapGet(deploy, "labels")
+	deploy := yamlx.Get(svc, "deploy")
+	labels := yamlx.Get(deploy, "labels")
 	if labelValue(labels, joblabel.Job) != "true" {
 		return nil, fmt.Errorf("service %s is not a job (it has no %s=true label; mark it with x-jobs)", job, joblabel.Job)
 	}
 	// depends_on names services that are not part of the run stack.
-	mapDelete(svc, "depends_on")
+	yamlx.Delete(svc, "depends_on")
 	if len(env) > 0 {
 		if err := mergeEnv(svc, env); err != nil {
 			return nil, err
 		}
 	}
 	// Run it now, even when a schedule would have started it later.
-	if labelValue(labels, joblabel.Schedule) != "" || labelValue(labels, "swarm.cronjob.enable") != "" {
-		setLabel(deploy, "swarm.cronjob.enable", "false")
+	if labelValue(labels, joblabel.Schedule) != "" || labelValue(labels, joblabel.CronEnable) != "" {
+		setLabel(deploy, joblabel.CronEnable, "false")
 		deleteLabel(deploy, joblabel.Schedule)
-		if r := mapGet(deploy, "replicas"); r != nil && r.Value == "0" {
+		if r := yamlx.Get(deploy, "replicas"); r != nil && r.Value == "0" {
 			n := labelValue(labels, joblabel.Completions)
 			if n == "" || n == "0" {
 				n = "1"
@@ -271,15 +271,15 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 	}
 
 	out := &yaml.Node{Kind: yaml.MappingNode}
-	if v := mapGet(root, "version"); v != nil {
-		mapSet(out, "version", v)
+	if v := yamlx.Get(root, "version"); v != nil {
+		yamlx.Set(out, "version", v)
 	}
 	newServices := &yaml.Node{Kind: yaml.MappingNode}
-	mapSet(newServices, name, svc)
-	mapSet(out, "services", newServices)
+	yamlx.Set(newServices, name, svc)
+	yamlx.Set(out, "services", newServices)
 	refs := serviceRefs(svc)
 	for _, kind := range []string{"networks", "volumes", "secrets", "configs"} {
-		top := mapGet(root, kind)
+		top := yamlx.Get(root, kind)
 		picked := &yaml.Node{Kind: yaml.MappingNode}
 		if top != nil && top.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(top.Content); i += 2 {
@@ -292,11 +292,11 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 				}
 			}
 		}
-		if join != "" && kind == "networks" && refs[kind]["default"] && mapGet(picked, "default") == nil {
-			mapSet(picked, "default", joined(nil, join, "default"))
+		if join != "" && kind == "networks" && refs[kind]["default"] && yamlx.Get(picked, "default") == nil {
+			yamlx.Set(picked, "default", joined(nil, join, "default"))
 		}
 		if len(picked.Content) > 0 {
-			mapSet(out, kind, picked)
+			yamlx.Set(out, kind, picked)
 		}
 	}
 	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
@@ -307,10 +307,10 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 // already (then it is the same resource in both stacks).
 func joined(def *yaml.Node, stack, key string) *yaml.Node {
 	if def != nil && def.Kind == yaml.MappingNode {
-		if ext := mapGet(def, "external"); ext != nil && ext.Value == "true" {
+		if ext := yamlx.Get(def, "external"); ext != nil && ext.Value == "true" {
 			return def
 		}
-		if n := mapGet(def, "name"); n != nil {
+		if n := yamlx.Get(def, "name"); n != nil {
 			return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
 				{Kind: yaml.ScalarNode, Value: "external"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
 				{Kind: yaml.ScalarNode, Value: "name"}, n,
@@ -321,55 +321,6 @@ func joined(def *yaml.Node, stack, key string) *yaml.Node {
 		{Kind: yaml.ScalarNode, Value: "external"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
 		{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: stack + "_" + key},
 	}}
-}
-
-// expandAliases returns a copy of n with every alias replaced by a copy of
-// its anchor's node (anchors removed), so any part can stand alone.
-func expandAliases(n *yaml.Node) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.AliasNode {
-		return expandAliases(n.Alias)
-	}
-	c := *n
-	c.Anchor = ""
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, k := range n.Content {
-		c.Content[i] = expandAliases(k)
-	}
-	return &c
-}
-
-func mapGet(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func mapDelete(m *yaml.Node, key string) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			return
-		}
-	}
-}
-
-func mapSet(m *yaml.Node, key string, v *yaml.Node) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content[i+1] = v
-			return
-		}
-	}
-	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
 }
 
 func strNode(s string) *yaml.Node {
@@ -383,7 +334,7 @@ func labelValue(labels *yaml.Node, key string) string {
 	}
 	switch labels.Kind {
 	case yaml.MappingNode:
-		if v := mapGet(labels, key); v != nil {
+		if v := yamlx.Get(labels, key); v != nil {
 			return v.Value
 		}
 	case yaml.SequenceNode:
@@ -402,10 +353,10 @@ func setLabel(deploy *yaml.Node, key, value string) {
 	if deploy == nil {
 		return
 	}
-	labels := mapGet(deploy, "labels")
+	labels := yamlx.Get(deploy, "labels")
 	if labels == nil {
 		labels = &yaml.Node{Kind: yaml.MappingNode}
-		mapSet(deploy, "labels", labels)
+		yamlx.Set(deploy, "labels", labels)
 	}
 	if labels.Kind == yaml.SequenceNode {
 		for _, item := range labels.Content {
@@ -417,17 +368,17 @@ func setLabel(deploy *yaml.Node, key, value string) {
 		labels.Content = append(labels.Content, strNode(key+"="+value))
 		return
 	}
-	mapSet(labels, key, strNode(value))
+	yamlx.Set(labels, key, strNode(value))
 }
 
 // deleteLabel removes a label from deploy.labels (either form).
 func deleteLabel(deploy *yaml.Node, key string) {
-	labels := mapGet(deploy, "labels")
+	labels := yamlx.Get(deploy, "labels")
 	if labels == nil {
 		return
 	}
 	if labels.Kind == yaml.MappingNode {
-		mapDelete(labels, key)
+		yamlx.Delete(labels, key)
 		return
 	}
 	kept := labels.Content[:0]
@@ -441,10 +392,10 @@ func deleteLabel(deploy *yaml.Node, key string) {
 
 // mergeEnv adds K=V pairs to the service's environment (mapping or list).
 func mergeEnv(svc *yaml.Node, env []string) error {
-	envNode := mapGet(svc, "environment")
+	envNode := yamlx.Get(svc, "environment")
 	if envNode == nil || (envNode.Kind == yaml.ScalarNode && envNode.Tag == "!!null") {
 		envNode = &yaml.Node{Kind: yaml.MappingNode}
-		mapSet(svc, "environment", envNode)
+		yamlx.Set(svc, "environment", envNode)
 	}
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -453,7 +404,7 @@ func mergeEnv(svc *yaml.Node, env []string) error {
 		}
 		switch envNode.Kind {
 		case yaml.MappingNode:
-			mapSet(envNode, k, strNode(v))
+			yamlx.Set(envNode, k, strNode(v))
 		case yaml.SequenceNode:
 			replaced := false
 			for _, item := range envNode.Content {
@@ -476,7 +427,7 @@ func mergeEnv(svc *yaml.Node, env []string) error {
 // service uses.
 func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
 	refs := map[string]map[string]bool{"networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
-	if nets := mapGet(svc, "networks"); nets != nil {
+	if nets := yamlx.Get(svc, "networks"); nets != nil {
 		switch nets.Kind {
 		case yaml.SequenceNode:
 			for _, n := range nets.Content {
@@ -487,10 +438,10 @@ func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
 				refs["networks"][nets.Content[i].Value] = true
 			}
 		}
-	} else if mapGet(svc, "network_mode") == nil {
+	} else if yamlx.Get(svc, "network_mode") == nil {
 		refs["networks"]["default"] = true
 	}
-	if vols := mapGet(svc, "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
+	if vols := yamlx.Get(svc, "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
 		for _, v := range vols.Content {
 			switch v.Kind {
 			case yaml.ScalarNode:
@@ -499,8 +450,8 @@ func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
 					refs["volumes"][src] = true
 				}
 			case yaml.MappingNode:
-				typ := mapGet(v, "type")
-				src := mapGet(v, "source")
+				typ := yamlx.Get(v, "type")
+				src := yamlx.Get(v, "source")
 				if src != nil && (typ == nil || typ.Value == "volume") {
 					refs["volumes"][src.Value] = true
 				}
@@ -508,7 +459,7 @@ func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
 		}
 	}
 	for _, kind := range []string{"secrets", "configs"} {
-		items := mapGet(svc, kind)
+		items := yamlx.Get(svc, kind)
 		if items == nil || items.Kind != yaml.SequenceNode {
 			continue
 		}
@@ -517,7 +468,7 @@ func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
 			case yaml.ScalarNode:
 				refs[kind][it.Value] = true
 			case yaml.MappingNode:
-				if src := mapGet(it, "source"); src != nil {
+				if src := yamlx.Get(it, "source"); src != nil {
 					refs[kind][src.Value] = true
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/podtemplate/podtemplate/joblabel"
 )
 
 // JobStatus is where a job of a deployed stack stands (its current run).
@@ -142,7 +143,7 @@ func (c *Client) Prune(ctx context.Context, stack string) ([]string, error) {
 	}
 	var removed []string
 	for _, j := range jobs {
-		if j.Schedule != "" || byID[j.ServiceID].Spec.Labels["swarm.cronjob.enable"] == "true" {
+		if j.Schedule != "" || byID[j.ServiceID].Spec.Labels[joblabel.CronEnable] == "true" {
 			continue
 		}
 		svc := byID[j.ServiceID]

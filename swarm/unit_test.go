@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/podtemplate/podtemplate/joblabel"
 	"gopkg.in/yaml.v3"
 )
 
@@ -134,7 +135,7 @@ func TestStackNotFoundFake(t *testing.T) {
 func TestEvaluate(t *testing.T) {
 	svc := jobService("s", "id1", "migrate", map[string]string{"io.podtemplate.job.attempts": "2"})
 	job, ok := jobFromService("s", svc)
-	if !ok || job.Name != "migrate" || job.Attempts != 2 || job.Completions != 1 || job.Mode != ModeRestartNone {
+	if !ok || job.Name != "migrate" || job.Attempts != 2 || job.Completions != 1 || job.Mode != joblabel.ModeRestartNone {
 		t.Fatalf("job: %+v", job)
 	}
 	old := svc
@@ -180,7 +181,7 @@ func TestEvaluate(t *testing.T) {
 	rj.Spec.Mode = swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{TotalCompletions: u64(2), MaxConcurrent: u64(2)}}
 	rj.JobStatus = &swarm.JobStatus{JobIteration: swarm.Version{Index: 1}}
 	rjob, _ := jobFromService("s", rj)
-	if rjob.Mode != ModeReplicatedJob || rjob.Completions != 2 {
+	if rjob.Mode != joblabel.ModeReplicatedJob || rjob.Completions != 2 {
 		t.Fatalf("replicated job: %+v", rjob)
 	}
 	prev := rj
@@ -243,9 +244,9 @@ func TestPrintList(t *testing.T) {
 	now := t0.Add(time.Hour)
 	var b bytes.Buffer
 	printList(&b, []JobStatus{
-		{JobRun: JobRun{Name: "migrate", Mode: ModeRestartNone, State: StateCompleted, ExitCode: 0, Started: now.Add(-90 * time.Second), Finished: now.Add(-60 * time.Second), Tasks: TaskCounts{Completed: 1}}},
-		{JobRun: JobRun{Name: "backup", Mode: ModeReplicatedJob, State: StateRunning, ExitCode: -1, Started: now.Add(-5 * time.Second), Tasks: TaskCounts{Completed: 1, Running: 1}}},
-		{JobRun: JobRun{Name: "nightly", Mode: ModeRestartNone, State: StateScheduled, ExitCode: -1, Err: "scheduled (0 3 * * *), not run yet"}},
+		{JobRun: JobRun{Name: "migrate", Mode: joblabel.ModeRestartNone, State: StateCompleted, ExitCode: 0, Started: now.Add(-90 * time.Second), Finished: now.Add(-60 * time.Second), Tasks: TaskCounts{Completed: 1}}},
+		{JobRun: JobRun{Name: "backup", Mode: joblabel.ModeReplicatedJob, State: StateRunning, ExitCode: -1, Started: now.Add(-5 * time.Second), Tasks: TaskCounts{Completed: 1, Running: 1}}},
+		{JobRun: JobRun{Name: "nightly", Mode: joblabel.ModeRestartNone, State: StateScheduled, ExitCode: -1, Err: "scheduled (0 3 * * *), not run yet"}},
 	}, now)
 	want := `JOB      MODE            STATE      EXIT  STARTED    FINISHED   DURATION  TASKS                   ERROR
 migrate  restart-none    completed  0     1m30s ago  1m00s ago  30.0s     1 completed             
@@ -352,7 +353,7 @@ func TestRunStack(t *testing.T) {
 	if _, ok := labels["io.podtemplate.job.schedule"]; ok {
 		t.Error("the run keeps the schedule label")
 	}
-	if deploy["replicas"] != 2 || labels["swarm.cronjob.enable"] != "false" || labels["io.podtemplate.job.timeout"] != "30s" {
+	if deploy["replicas"] != 2 || labels[joblabel.CronEnable] != "false" || labels["io.podtemplate.job.timeout"] != "30s" {
 		t.Errorf("deploy: %v", deploy)
 	}
 	for kind, want := range map[string]string{"networks": "backend", "volumes": "cache,data", "secrets": "dbpass", "configs": "appconf"} {

@@ -17,14 +17,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Labels crazy-max/swarm-cronjob reads.
-const (
-	CronEnable      = "swarm.cronjob.enable"
-	CronSchedule    = "swarm.cronjob.schedule"
-	CronSkipRunning = "swarm.cronjob.skip-running"
-	CronReplicas    = "swarm.cronjob.replicas"
-)
-
 // JobService merges the job's templates into its service definition (svc,
 // nil for a job created from templates alone). The service's own keys come
 // first, so they keep their values.
@@ -72,7 +64,7 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 	}
 	mode, _ := yamlx.Scalar(yamlx.Get(deploy, "mode"))
 	switch job.Mode {
-	case config.ModeRestartNone:
+	case joblabel.ModeRestartNone:
 		if mode != "" && mode != "replicated" {
 			return job.Pos.Errorf("deploy.mode %q does not fit a restart-none job; use x-jobs mode global-job or replicated-job", mode).WithService(job.Name)
 		}
@@ -81,11 +73,11 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 			replicas = 0
 		}
 		yamlx.Set(deploy, "replicas", yamlx.Int(replicas))
-	case config.ModeReplicatedJob:
-		yamlx.Set(deploy, "mode", yamlx.Str(config.ModeReplicatedJob))
+	case joblabel.ModeReplicatedJob:
+		yamlx.Set(deploy, "mode", yamlx.Str(joblabel.ModeReplicatedJob))
 		yamlx.Set(deploy, "replicas", yamlx.Int(job.Completions))
-	case config.ModeGlobalJob:
-		yamlx.Set(deploy, "mode", yamlx.Str(config.ModeGlobalJob))
+	case joblabel.ModeGlobalJob:
+		yamlx.Set(deploy, "mode", yamlx.Str(joblabel.ModeGlobalJob))
 		yamlx.Delete(deploy, "replicas")
 	}
 	policy := yamlx.Resolve(yamlx.Get(deploy, "restart_policy"))
@@ -106,7 +98,7 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 	yamlx.Set(labels, joblabel.Job, yamlx.Str("true"))
 	yamlx.Set(labels, joblabel.Name, yamlx.Str(job.Name))
 	yamlx.Set(labels, joblabel.Mode, yamlx.Str(job.Mode))
-	if job.Mode != config.ModeGlobalJob {
+	if job.Mode != joblabel.ModeGlobalJob {
 		yamlx.Set(labels, joblabel.Completions, yamlx.Str(strconv.Itoa(job.Completions)))
 	}
 	yamlx.Set(labels, joblabel.Attempts, yamlx.Str(strconv.Itoa(job.Attempts)))
@@ -118,10 +110,10 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 	}
 	if job.Schedule != "" {
 		yamlx.Set(labels, joblabel.Schedule, yamlx.Str(job.Schedule))
-		yamlx.Set(labels, CronEnable, yamlx.Str("true"))
-		yamlx.Set(labels, CronSchedule, yamlx.Str(job.Schedule))
-		yamlx.Set(labels, CronSkipRunning, yamlx.Str("true"))
-		yamlx.Set(labels, CronReplicas, yamlx.Str(strconv.Itoa(job.Completions)))
+		yamlx.Set(labels, joblabel.CronEnable, yamlx.Str("true"))
+		yamlx.Set(labels, joblabel.CronSchedule, yamlx.Str(job.Schedule))
+		yamlx.Set(labels, joblabel.CronSkipRunning, yamlx.Str("true"))
+		yamlx.Set(labels, joblabel.CronReplicas, yamlx.Str(strconv.Itoa(job.Completions)))
 	}
 	yamlx.Delete(labels, joblabel.Hash)
 	sum, err := Hash(svc)

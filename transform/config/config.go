@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podtemplate/podtemplate/joblabel"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/load"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -21,13 +22,6 @@ import (
 const (
 	PodlikeKey = "x-podlike"
 	JobsKey    = "x-jobs"
-)
-
-// Job modes.
-const (
-	ModeRestartNone   = "restart-none"
-	ModeReplicatedJob = "replicated-job"
-	ModeGlobalJob     = "global-job"
 )
 
 // Job stages: when podtemplate deploy runs a job relative to the rest of
@@ -454,10 +448,10 @@ func (j *Job) decodeOptions() error {
 		}
 		return nil, diag.Pos{}
 	}
-	j.Mode, j.Completions, j.Attempts = ModeRestartNone, 1, 1
+	j.Mode, j.Completions, j.Attempts = joblabel.ModeRestartNone, 1, 1
 	if n, pos := opt("mode", "restart-none, replicated-job or global-job"); n != nil {
 		switch n.Value {
-		case ModeRestartNone, ModeReplicatedJob, ModeGlobalJob:
+		case joblabel.ModeRestartNone, joblabel.ModeReplicatedJob, joblabel.ModeGlobalJob:
 			j.Mode = n.Value
 		default:
 			errs.Add(pos.Errorf("unknown job mode %q; expected restart-none, replicated-job or global-job", n.Value))
@@ -482,7 +476,7 @@ func (j *Job) decodeOptions() error {
 	}
 	j.setCompletions = intOpt("completions", &j.Completions)
 	intOpt("attempts", &j.Attempts)
-	if j.setCompletions && j.Mode == ModeGlobalJob {
+	if j.setCompletions && j.Mode == joblabel.ModeGlobalJob {
 		_, pos := opt("completions", "a whole number")
 		errs.Add(pos.Errorf("completions cannot be set for a global-job: it runs one task on every node"))
 	}
@@ -500,7 +494,7 @@ func (j *Job) decodeOptions() error {
 	if n, pos := opt("schedule", "a cron expression"); n != nil {
 		if _, err := cronParser.Parse(n.Value); err != nil {
 			errs.Add(pos.Errorf("invalid cron schedule %q: %v", n.Value, err))
-		} else if j.Mode != ModeRestartNone {
+		} else if j.Mode != joblabel.ModeRestartNone {
 			errs.Add(pos.Errorf("schedule works with mode restart-none only (swarm-cronjob scales a replicated service), not %s", j.Mode))
 		} else {
 			j.Schedule = n.Value
