@@ -2,39 +2,60 @@ package load
 
 import (
 	"errors"
-	"github.com/podtemplate/podtemplate/transform/diag"
+	"fmt"
+	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/docker/cli/cli/compose/template"
+	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
-// Interpolate substitutes ${VAR}, ${VAR:-default}, ${VAR:?err} and $$ in
-// every scalar value of f, as docker stack config does, in place. Keys are
-// left alone, as Compose does, and so is the text of inline templates
-// (see eachValue).
+// Extension fields this tool consumes: they never reach docker stack
+// deploy, and the text of their inline templates is template source.
+const (
+	podlikeKey = "x-podlike"
+	jobsKey    = "x-jobs"
+	inlineKey  = "inline"
+)
+
+// Interpolate substitutes variables in every string value of f in place,
+// exactly as docker stack deploy does: docker/cli's template rules (a
+// default is used literally, an empty variable gives an empty string) and
+// its type casts (replicas: ${N} becomes a number; other values stay
+// strings). Keys are left alone, as docker does.
+//
+// The text of inline templates in the consumed extension fields is never
+// interpolated, however it is reached: aliases and merge keys inside those
+// fields are expanded first, so a template anchored in a kept field (say
+// x-templates: &t {inline: ...}) is template source where it is used and a
+// stack value, interpolated as docker would, where it is defined.
+// Aliases elsewhere whose targets hold variables are expanded too, so each
+// use is interpolated (and cast) for its own place, as docker does.
 func Interpolate(f *File, env map[string]string, warn func(string)) error {
+	if f.Anchors {
+		unshare(f.Root)
+	}
 	missing := map[string]bool{}
 	lookup := func(name string) (string, bool) {
 		v, ok := env[name]
 		return v, ok
 	}
 	var err error
-	eachValue(f.Root, func(n *yaml.Node, service string) bool {
+	eachValue(f.Root, func(n *yaml.Node, path []string, service string) bool {
 		for _, name := range plainVariables(n.Value) {
 			if _, ok := env[name]; !ok {
 				missing[name] = true
 			}
 		}
-		out, serr := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
-		if serr != nil {
-			err = diag.Service(substituteError(f, n, serr), service)
+		if serr := substitute(n, path, lookup); serr != nil {
+			err = diag.Service(f.Pos(n).Errorf("%s", serr.Error()), service)
 			return false
 		}
-		setValue(n, out)
 		return true
 	})
 	if err != nil {
@@ -53,6 +74,160 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 	return nil
 }
 
+// substitute interpolates one string scalar the way docker/cli's
+// interpolation.recursiveInterpolate does: a value that does not change
+// keeps its type; a changed one is cast where docker casts that path, and
+// is a string everywhere else.
+func substitute(n *yaml.Node, path []string, lookup template.Mapping) error {
+	out, err := template.Substitute(n.Value, lookup)
+	if err != nil {
+		var inv *template.InvalidTemplateError
+		if errors.As(err, &inv) {
+			return fmt.Errorf("invalid interpolation format for %s: %#v; you may need to escape any $ with another $", strings.Join(path, "."), inv.Template)
+		}
+		return errors.New("error while interpolating " + strings.Join(path, ".") + ": " + err.Error())
+	}
+	if out == n.Value {
+		return nil
+	}
+	cast := casterFor(path)
+	if cast == nil {
+		setString(n, out)
+		return nil
+	}
+	tag, text, err := cast(out)
+	if err != nil {
+		return errors.New("error while interpolating " + strings.Join(path, ".") + ": failed to cast to expected type: " + err.Error())
+	}
+	n.Value, n.Tag, n.Style = text, tag, 0
+	return nil
+}
+
+// setString makes n the string out; the writers quote it where the plain
+// text would read back as another type (an empty string, "3", "true").
+func setString(n *yaml.Node, out string) {
+	n.Value = out
+	n.Tag = "!!str"
+	n.Style &^= yaml.TaggedStyle
+}
+
+// caster turns a substituted value into the typed scalar docker's cast
+// gives: its tag and canonical text.
+type caster func(string) (tag, text string, err error)
+
+func toInt(s string) (string, string, error) {
+	i, err := strconv.Atoi(s)
+	if err != nil {
+		return "", "", err
+	}
+	return "!!int", strconv.Itoa(i), nil
+}
+
+func toFloat(s string) (string, string, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case math.IsNaN(f):
+		return "!!float", ".nan", nil
+	case math.IsInf(f, 1):
+		return "!!float", ".inf", nil
+	case math.IsInf(f, -1):
+		return "!!float", "-.inf", nil
+	}
+	text := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(text, ".eEn") {
+		text += ".0"
+	}
+	return "!!float", text, nil
+}
+
+// toBoolean matches http://yaml.org/type/bool.html, as docker's does.
+func toBoolean(s string) (string, string, error) {
+	switch strings.ToLower(s) {
+	case "y", "yes", "true", "on":
+		return "!!bool", "true", nil
+	case "n", "no", "false", "off":
+		return "!!bool", "false", nil
+	}
+	return "", "", errors.New("invalid boolean: " + s)
+}
+
+// castPaths is docker/cli's interpolateTypeCastMapping
+// (cli/compose/loader/interpolate.go): "*" matches any key, "[]" a list
+// item.
+var castPaths = []struct {
+	path []string
+	cast caster
+}{
+	{svc("configs", "[]", "mode"), toInt},
+	{svc("secrets", "[]", "mode"), toInt},
+	{svc("healthcheck", "retries"), toInt},
+	{svc("healthcheck", "disable"), toBoolean},
+	{svc("deploy", "replicas"), toInt},
+	{svc("deploy", "update_config", "parallelism"), toInt},
+	{svc("deploy", "update_config", "max_failure_ratio"), toFloat},
+	{svc("deploy", "rollback_config", "parallelism"), toInt},
+	{svc("deploy", "rollback_config", "max_failure_ratio"), toFloat},
+	{svc("deploy", "restart_policy", "max_attempts"), toInt},
+	{svc("deploy", "placement", "max_replicas_per_node"), toInt},
+	{svc("ports", "[]", "target"), toInt},
+	{svc("ports", "[]", "published"), toInt},
+	{svc("ulimits", "*"), toInt},
+	{svc("ulimits", "*", "hard"), toInt},
+	{svc("ulimits", "*", "soft"), toInt},
+	{svc("privileged"), toBoolean},
+	{svc("oom_score_adj"), toInt},
+	{svc("read_only"), toBoolean},
+	{svc("stdin_open"), toBoolean},
+	{svc("tty"), toBoolean},
+	{svc("volumes", "[]", "read_only"), toBoolean},
+	{svc("volumes", "[]", "volume", "nocopy"), toBoolean},
+	{[]string{"networks", "*", "external"}, toBoolean},
+	{[]string{"networks", "*", "internal"}, toBoolean},
+	{[]string{"networks", "*", "attachable"}, toBoolean},
+	{[]string{"volumes", "*", "external"}, toBoolean},
+	{[]string{"secrets", "*", "external"}, toBoolean},
+	{[]string{"configs", "*", "external"}, toBoolean},
+}
+
+func svc(parts ...string) []string { return append([]string{"services", "*"}, parts...) }
+
+// casterFor returns the cast docker applies at path, or nil. Like docker,
+// it compares the dotted path split at every ".", so a key holding a dot
+// (a service named "web.v2") matches no cast.
+func casterFor(path []string) caster {
+	if len(path) < 3 || (path[0] != "services" && path[0] != "networks" && path[0] != "volumes" && path[0] != "secrets" && path[0] != "configs") {
+		return nil
+	}
+	parts := path
+	for _, p := range path {
+		if strings.Contains(p, ".") {
+			parts = strings.Split(strings.Join(path, "."), ".")
+			break
+		}
+	}
+	for _, c := range castPaths {
+		if matchPath(parts, c.path) {
+			return c.cast
+		}
+	}
+	return nil
+}
+
+func matchPath(parts, pattern []string) bool {
+	if len(parts) != len(pattern) {
+		return false
+	}
+	for i, p := range pattern {
+		if p != "*" && p != parts[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Lenient returns a copy of root with variables substituted where they can
 // be, leaving a value as it is when its substitution fails. With
 // --no-interpolate the output keeps ${VAR} for the deploy, but templates'
@@ -63,98 +238,125 @@ func Lenient(root *yaml.Node, env map[string]string) *yaml.Node {
 		v, ok := env[name]
 		return v, ok
 	}
-	eachValue(c, func(n *yaml.Node, _ string) bool {
-		if out, err := template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging); err == nil {
-			setValue(n, out)
-		}
+	eachValue(c, func(n *yaml.Node, path []string, _ string) bool {
+		_ = substitute(n, path, lookup)
 		return true
 	})
 	return c
 }
 
-// setValue sets a scalar's substituted text. A plain scalar is re-typed by
-// its new text, as Compose casts interpolated values (replicas: ${N} is a
-// number).
-func setValue(n *yaml.Node, out string) {
-	if out == n.Value {
-		return
+// consumed reports whether the key at depth (0 top level, 2 in a service)
+// of a path starting with first is one of the extension fields this tool
+// consumes.
+func consumed(path []string, key string) bool {
+	if key != podlikeKey && key != jobsKey {
+		return false
 	}
-	n.Value = out
-	if n.Style == 0 || n.Style == yaml.TaggedStyle {
-		n.Tag = ""
-	}
+	return len(path) == 0 || (len(path) == 2 && path[0] == "services")
 }
 
-// eachValue calls fn on every scalar value holding a $, with the service
-// it belongs to, until fn returns false. It follows Content only, never an
+// unshare expands aliases inside the consumed extension fields, so their
+// template text is theirs alone, and aliases elsewhere whose targets hold
+// a $, so each use is interpolated for its own place.
+func unshare(root *yaml.Node) {
+	var walk func(n *yaml.Node, path []string, inExt bool)
+	walk = func(n *yaml.Node, path []string, inExt bool) {
+		for i, c := range n.Content {
+			if c.Kind == yaml.AliasNode && (inExt || holdsDollar(c.Alias, map[*yaml.Node]bool{})) {
+				cp := yamlx.Copy(c.Alias)
+				cp.HeadComment, cp.LineComment, cp.FootComment = c.HeadComment, c.LineComment, c.FootComment
+				n.Content[i] = cp
+				c = cp
+			}
+			sub, ext := path, inExt
+			if n.Kind == yaml.MappingNode {
+				if i%2 == 0 {
+					continue // keys are never interpolated
+				}
+				key := n.Content[i-1].Value
+				sub = append(path[:len(path):len(path)], key)
+				ext = inExt || consumed(path, key)
+			}
+			walk(c, sub, ext)
+		}
+	}
+	walk(root, nil, false)
+}
+
+// holdsDollar reports whether a value below n holds a $.
+func holdsDollar(n *yaml.Node, seen map[*yaml.Node]bool) bool {
+	n = yamlx.Resolve(n)
+	if n == nil || seen[n] {
+		return false
+	}
+	seen[n] = true
+	if n.Kind == yaml.ScalarNode {
+		return strings.Contains(n.Value, "$")
+	}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			continue
+		}
+		if holdsDollar(c, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// eachValue calls fn on every string scalar value holding a $, with its
+// path in docker's form (keys, "[]" for list items) and the service it
+// belongs to, until fn returns false. It follows Content only, never an
 // alias to its anchor, so each node is visited once. The text of inline
-// templates (inline: under x-podlike or x-jobs) is skipped: a template's
-// $variables are Go template variables, and its output, like a file
-// template's, is literal text.
-func eachValue(root *yaml.Node, fn func(n *yaml.Node, service string) bool) {
-	services := yamlx.Resolve(yamlx.Get(root, "services"))
-	service := ""
+// templates (inline: in x-podlike or x-jobs) is skipped.
+func eachValue(root *yaml.Node, fn func(n *yaml.Node, path []string, service string) bool) {
 	stop := false
-	var walk func(n *yaml.Node, inExt bool)
-	walk = func(n *yaml.Node, inExt bool) {
+	var walk func(n *yaml.Node, path []string, inExt bool)
+	walk = func(n *yaml.Node, path []string, inExt bool) {
 		if n == nil || stop {
 			return
 		}
 		switch n.Kind {
 		case yaml.ScalarNode:
-			if strings.Contains(n.Value, "$") && !fn(n, service) {
-				stop = true
+			if n.ShortTag() == "!!str" && strings.Contains(n.Value, "$") {
+				service := ""
+				if len(path) > 1 && path[0] == "services" {
+					service = path[1]
+				}
+				if !fn(n, path, service) {
+					stop = true
+				}
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i].Value
-				if n == services {
-					service = k
-				}
-				if inExt && k == "inline" {
+				if inExt && k == inlineKey {
 					continue
 				}
-				walk(n.Content[i+1], inExt || k == "x-podlike" || k == "x-jobs")
+				walk(n.Content[i+1], append(path[:len(path):len(path)], k), inExt || consumed(path, k))
 			}
-			if n == services {
-				service = ""
-			}
-		default:
+		case yaml.SequenceNode:
 			for _, c := range n.Content {
-				walk(c, inExt)
+				walk(c, append(path[:len(path):len(path)], "[]"), inExt)
 			}
 		}
 	}
-	walk(root, false)
+	walk(root, nil, false)
 }
 
-// plainRef matches $VAR and ${VAR}: the references without a default or
-// a required marker, which become blank when VAR is unset.
-var plainRef = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+// reference is docker/cli's template pattern (cli/compose/template).
+var reference = regexp.MustCompile(`\$(?i:(?P<escaped>\$)|(?P<named>[_a-z][_a-z0-9]*(?::?[-?][^}]*)?)|{(?P<braced>[_a-z][_a-z0-9]*(?::?[-?][^}]*)?)}|(?P<invalid>))`)
 
+// plainVariables returns the variables s names without a default or a
+// required marker, which become blank when unset.
 func plainVariables(s string) []string {
-	s = strings.ReplaceAll(s, "$$", "")
 	var names []string
-	for _, m := range plainRef.FindAllStringSubmatch(s, -1) {
-		names = append(names, m[1]+m[2])
+	for _, m := range reference.FindAllStringSubmatch(s, -1) {
+		if name := m[2] + m[3]; name != "" && !strings.ContainsAny(name, "-?") {
+			names = append(names, name)
+		}
 	}
 	return names
-}
-
-func substituteError(f *File, n *yaml.Node, err error) error {
-	var req *template.MissingRequiredError
-	var reqv template.MissingRequiredError
-	var inv *template.InvalidTemplateError
-	var invv template.InvalidTemplateError
-	switch {
-	case errors.As(err, &req):
-		return f.Pos(n).Errorf("%s", req.Error())
-	case errors.As(err, &reqv):
-		return f.Pos(n).Errorf("%s", reqv.Error())
-	case errors.As(err, &inv), errors.As(err, &invv):
-		return f.Pos(n).Errorf("invalid variable syntax in %q (write $$ for a literal $)", n.Value)
-	}
-	return f.Pos(n).Wrap(err, "interpolation failed")
 }
 
 func displayName(name string) string {
