@@ -1,5 +1,10 @@
 // Command podtemplate compiles Compose files with x-podlike and x-jobs
 // extension fields into plain Docker Swarm stack files, and deploys them.
+//
+// The command line is built with cobra the way docker/cli builds its
+// commands (cli/command/stack): one file per sub-command, each with an
+// options struct, a newXCommand function that binds the flags and a runX
+// function that does the work.
 package main
 
 import (
@@ -11,12 +16,11 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"sort"
 
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/inputs"
 	"github.com/sirupsen/logrus"
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 )
 
 // Exit statuses.
@@ -35,6 +39,9 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
+// errSilentUsage is a usage error whose explanation was already printed.
+var errSilentUsage = errors.New("usage")
+
 // exitCodeError carries a specific exit status (run passes the job's on).
 type exitCodeError struct {
 	code int
@@ -48,24 +55,16 @@ func (e *exitCodeError) Error() string {
 	return e.err.Error()
 }
 
-// command is one sub-command.
-type command struct {
-	name    string
-	summary string
-	usage   string
-	run     func(ctx context.Context, app *app, args []string) error
-}
+func (e *exitCodeError) Unwrap() error { return e.err }
 
 // app holds the process's streams and global state.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	globalDocker   []string // docker global flags when run as a CLI plugin
+	asPlugin       bool     // run as docker-podtemplate: usage says "docker podtemplate"
+	started        bool     // a command's own code ran (its errors are not usage errors)
 }
-
-var commands = map[string]*command{}
-
-func register(c *command) { commands[c.name] = c }
 
 func main() {
 	// compose-go logs through logrus; its warnings are about Compose, not
@@ -92,6 +91,8 @@ func main() {
 	os.Exit(run(os.Args, &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 
+// run runs the command line argv (argv[0] is the program) and returns the
+// exit status.
 func run(argv []string, a *app) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -103,47 +104,37 @@ func run(argv []string, a *app) (code int) {
 	if handled {
 		return code
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 && args[0] == "help" {
-			if c, ok := commands[args[1]]; ok {
-				return report(a.stderr, c, c.run(context.Background(), a, []string{"--help"}))
-			}
-		}
-		printUsage(a.stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	if args[0] == "--version" {
-		args[0] = "version"
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(a.stderr, "error: unknown command %q\n\n", args[0])
-		printUsage(a.stderr)
-		return exitUsage
+	if len(args) > 0 && args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := c.run(ctx, a, args[1:])
-	return report(a.stderr, c, err)
+	root := newRootCommand(a)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	return report(a, cmd, err)
 }
 
-func report(w io.Writer, c *command, err error) int {
+// report prints err as the CLI shows errors and returns the exit status.
+func report(a *app, cmd *cobra.Command, err error) int {
+	w := a.stderr
 	if err == nil {
 		return exitOK
 	}
-	if errors.Is(err, pflag.ErrHelp) {
-		return exitOK
+	if errors.Is(err, errSilentUsage) {
+		return exitUsage
 	}
 	var fe *inputs.FlagError
 	if errors.As(err, &fe) {
 		err = usagef("%s", fe)
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(w, "error: %s\nRun 'podtemplate help %s' for usage.\n", ue.msg, c.name)
+	if errors.As(err, &ue) || !a.started {
+		msg := err.Error()
+		if ue != nil {
+			msg = ue.msg
+		}
+		fmt.Fprintf(w, "error: %s\nRun '%s' for usage.\n", msg, helpCommandLine(cmd))
 		return exitUsage
 	}
 	if errors.Is(err, context.Canceled) {
@@ -173,55 +164,4 @@ func printErrors(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "error: %s\n", err)
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, `podtemplate compiles Compose files with x-podlike and x-jobs into Docker Swarm stack files.
-
-Usage:
-  podtemplate COMMAND [OPTIONS]
-
-Commands:
-`)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprint(w, "\nRun 'podtemplate help COMMAND' or 'podtemplate COMMAND --help' for a command's options.\n")
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(c *command) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.SortFlags = false
-	fs.Usage = func() {}
-	fs.BoolP("help", "h", false, "show this help")
-	return fs
-}
-
-// parseFlags parses args and turns flag errors into usage errors; with
-// --help it prints the usage and returns pflag.ErrHelp.
-func parseFlags(c *command, fs *pflag.FlagSet, a *app, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			printCommandHelp(c, fs, a.stdout)
-			return pflag.ErrHelp
-		}
-		return usagef("%s", err)
-	}
-	if h, _ := fs.GetBool("help"); h {
-		printCommandHelp(c, fs, a.stdout)
-		return pflag.ErrHelp
-	}
-	return nil
-}
-
-func printCommandHelp(c *command, fs *pflag.FlagSet, w io.Writer) {
-	fmt.Fprint(w, c.usage)
-	fmt.Fprintf(w, "\nOptions:\n%s", fs.FlagUsagesWrapped(100))
 }

@@ -29,6 +29,7 @@ func pluginArgs(argv []string, a *app) (args []string, handled bool, code int) {
 	}
 	args = argv[1:]
 	asPlugin := strings.TrimSuffix(filepath.Base(argv[0]), ".exe") == pluginName
+	a.asPlugin = asPlugin
 	if !asPlugin {
 		return args, false, 0
 	}

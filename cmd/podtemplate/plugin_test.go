@@ -274,6 +274,17 @@ func TestPluginDockerCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("usage line", func(t *testing.T) {
+		stdout, stderr, code := runDockerCLI(t, root, env, nil, "podtemplate", "deploy", "--help")
+		if code != 0 || !strings.Contains(stdout, "Usage:  docker podtemplate deploy [OPTIONS] STACK") {
+			t.Errorf("docker podtemplate deploy --help: exit %d\n%s%s", code, stdout, stderr)
+		}
+		_, stderr, code = runDockerCLI(t, root, env, nil, "podtemplate", "rendr")
+		if code != exitUsage || !strings.Contains(stderr, "Did you mean this?") {
+			t.Errorf("docker podtemplate rendr: exit %d\n%s", code, stderr)
+		}
+	})
+
 	t.Run("listed by docker", func(t *testing.T) {
 		stdout, stderr, code := runDockerCLI(t, root, env, nil, "--help")
 		if code != 0 || !strings.Contains(stdout, "podtemplate") {

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=...".
@@ -13,21 +14,17 @@ var (
 	commit  = ""
 )
 
-func init() {
-	register(&command{
-		name:    "version",
-		summary: "print the version",
-		usage:   "Usage: podtemplate version\n",
-		run: func(ctx context.Context, a *app, args []string) error {
-			c := commands["version"]
-			fs := newFlagSet(c)
-			if err := parseFlags(c, fs, a, args); err != nil {
-				return err
-			}
+func newVersionCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:                   "version",
+		Short:                 "Print the version",
+		Args:                  exactArgs(0, "version takes no arguments"),
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(a.stdout, "podtemplate %s (commit %s, %s)\n", buildVersion(), buildCommit(), runtime.Version())
 			return nil
 		},
-	})
+	}
 }
 
 // buildVersion is the -ldflags version, else the module version Go

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/podtemplate/podtemplate/swarm"
+	"github.com/podtemplate/podtemplate/transform"
+	"github.com/spf13/pflag"
+)
+
+// renderFlags are the options of every command that renders.
+type renderFlags struct {
+	files           []string
+	set             []string
+	argsFiles       []string
+	envFiles        []string
+	noInterpolate   bool
+	strict          bool
+	controllerImage string
+	library         []string
+	cacheDir        string
+	offline         bool
+	httpTimeout     time.Duration
+}
+
+func (f *renderFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&f.files, "compose-file", "c", nil, "Compose file to read (repeatable; - for stdin; later files override earlier ones; also --file)")
+	fs.StringArrayVar(&f.set, "set", nil, "template arg Key.Sub=value, overriding every other source (repeatable)")
+	fs.StringArrayVarP(&f.argsFiles, "args-file", "f", nil, "YAML mapping of template args (repeatable; --set wins; also --values, as in Helm)")
+	fs.StringArrayVar(&f.envFiles, "env-file", nil, "file of VAR=value lines for interpolation (repeatable; the environment wins)")
+	fs.BoolVar(&f.noInterpolate, "no-interpolate", false, "leave ${VAR} for docker stack deploy to resolve")
+	fs.BoolVar(&f.strict, "strict", false, "make a missing key in a template an error instead of empty")
+	fs.StringVar(&f.controllerImage, "controller-image", "", "podlike controller image (default rycus86/podlike:0.5.1)")
+	fs.StringArrayVar(&f.library, "library", nil, "file or folder of named templates ({{ define }}) for include (repeatable)")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "cache for HTTP templates (default: the user cache folder)")
+	fs.BoolVar(&f.offline, "offline", false, "never fetch: serve HTTP templates from the cache")
+	fs.DurationVar(&f.httpTimeout, "http-timeout", 10*time.Second, "timeout for each HTTP template fetch")
+}
+
+// options builds transform options from the flags and positional files.
+// forName says the command's argument is a name (deploy, run), not a file.
+func (f *renderFlags) options(a *app, positional []string, forName bool) (transform.Options, error) {
+	files := append(append([]string(nil), f.files...), positional...)
+	if len(files) == 0 {
+		if forName {
+			return transform.Options{}, usagef("no stack files: give them with -c FILE (- for stdin); the argument is a name, not a file")
+		}
+		return transform.Options{}, usagef("no input files: give one with -c FILE, as an argument, or - for stdin")
+	}
+	loaders, err := f.loaders()
+	if err != nil {
+		return transform.Options{}, err
+	}
+	return transform.Options{
+		Files:           files,
+		Stdin:           a.stdin,
+		EnvFiles:        f.envFiles,
+		NoInterpolate:   f.noInterpolate,
+		Set:             f.set,
+		ArgsFiles:       f.argsFiles,
+		Strict:          f.strict,
+		ControllerImage: f.controllerImage,
+		Library:         f.library,
+		Loaders:         loaders,
+		Warn:            func(msg string) { fmt.Fprintf(a.stderr, "warning: %s\n", msg) },
+	}, nil
+}
+
+// daemonFlags select the Docker daemon, as docker's own -H and --context.
+type daemonFlags struct {
+	host, context string
+}
+
+func (d *daemonFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&d.host, "host", "H", "", "Docker daemon to use (as docker -H)")
+	fs.StringVar(&d.context, "context", "", "docker context to use (as docker --context)")
+}
+
+// connect reaches the daemon the docker CLI would reach.
+func (d *daemonFlags) connect(ctx context.Context) (*swarm.Client, error) {
+	return swarm.Connect(ctx, swarm.ConnectOptions{Host: d.host, Context: d.context})
+}
+
+// pushFlags are docker stack deploy's image options, shared by deploy and
+// run.
+type pushFlags struct {
+	registryAuth bool
+	resolveImage string
+}
+
+func (p *pushFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&p.registryAuth, "with-registry-auth", false, "send registry credentials to the Swarm agents")
+	fs.StringVar(&p.resolveImage, "resolve-image", "", "query the registry for image digests: always, changed or never")
+}
+
+func (p *pushFlags) check() error {
+	switch p.resolveImage {
+	case "", "always", "changed", "never":
+		return nil
+	}
+	return usagef("--resolve-image %q: expected always, changed or never", p.resolveImage)
+}
+
+// stackFlags are the options of deploy and run: what to render, which
+// daemon, and docker stack deploy's image options.
+type stackFlags struct {
+	renderFlags
+	daemonFlags
+	pushFlags
+}
+
+func (f *stackFlags) register(fs *pflag.FlagSet) {
+	f.renderFlags.register(fs)
+	f.daemonFlags.register(fs)
+	f.pushFlags.register(fs)
+}
+
+// renderAndConnect renders the stack files given with -c (deploy and run
+// take a name as their argument, not files) and, only when that
+// succeeded, connects to the daemon.
+func (f *stackFlags) renderAndConnect(ctx context.Context, a *app) (*transform.Result, *swarm.Client, error) {
+	if err := f.pushFlags.check(); err != nil {
+		return nil, nil, err
+	}
+	opts, err := f.renderFlags.options(a, nil, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := transform.Render(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := f.daemonFlags.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, client, nil
+}
+
+// progressFlags choose how deploy, run and jobs wait show the jobs'
+// progress.
+type progressFlags struct {
+	quiet bool
+}
+
+func (p *progressFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVarP(&p.quiet, "quiet", "q", false, "show no progress, state lines or summary (job logs and errors still)")
+}
+
+// status is where progress goes and whether it is a live display.
+func (p *progressFlags) status(a *app) (w io.Writer, tty bool) {
+	if p.quiet {
+		return io.Discard, false
+	}
+	return a.stderr, isTerminal(a.stderr)
+}
+
+// dockerArgs are the global flags for the docker CLI: those docker passed
+// to the plugin, or none (the client then adds its own -H/--context).
+func (a *app) dockerArgs() []string { return a.globalDocker }
+
+// isTerminal reports whether w is a terminal, for the live progress display.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// summaryError is nil when every job completed.
+func summaryError(s swarm.Summary) error {
+	if s.OK() {
+		return nil
+	}
+	var bad []string
+	for _, j := range s.Jobs {
+		if (swarm.Summary{Jobs: []swarm.JobResult{j}}).OK() {
+			continue
+		}
+		bad = append(bad, fmt.Sprintf("%s %s", j.Name, j.State))
+	}
+	return fmt.Errorf("%d of %d jobs did not complete: %s", len(bad), len(s.Jobs), strings.Join(bad, ", "))
+}
