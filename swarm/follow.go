@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
-
+	"github.com/podtemplate/podtemplate/internal/duration"
 	"github.com/podtemplate/podtemplate/joblabel"
 )
 
@@ -181,7 +181,7 @@ func durationText(j JobResult) string {
 	if j.Duration <= 0 && j.Started.IsZero() {
 		return "-"
 	}
-	return formatDuration(j.Duration)
+	return duration.Elapsed(j.Duration)
 }
 
 // errText is the error column: Swarm's "task: non-zero exit (N)" says
@@ -347,7 +347,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 			}
 			if !ev.State.Final() && !t.deadline.IsZero() && now.After(t.deadline) {
 				ev.State = StateTimedOut
-				ev.Err = "timed out after " + t.timeout.String()
+				ev.Err = "timed out after " + duration.Setting(t.timeout)
 				ev.Finished = now
 			}
 			out.mu.Lock() // the progress display reads t.res
@@ -468,9 +468,9 @@ func finalLine(t *tracker) string {
 	}
 	switch r.State {
 	case StateCompleted:
-		return fmt.Sprintf("%scompleted (exit 0) in %s", prefix, formatDuration(r.Duration))
+		return fmt.Sprintf("%scompleted (exit 0) in %s", prefix, duration.Elapsed(r.Duration))
 	case StateFailed:
-		s := fmt.Sprintf("%sfailed (exit %s) in %s", prefix, exitText(r.ExitCode), formatDuration(r.Duration))
+		s := fmt.Sprintf("%sfailed (exit %s) in %s", prefix, exitText(r.ExitCode), duration.Elapsed(r.Duration))
 		if r.Err != "" && r.ExitCode < 0 {
 			s += ": " + oneLine(r.Err)
 		}
@@ -532,7 +532,7 @@ func progressLines(trackers []*tracker, now time.Time) []string {
 				elapsed = now.Sub(from)
 			}
 		}
-		lines = append(lines, fmt.Sprintf("%s %-*s  %-10s %7s  %s", mark, width, t.job.Name, state, formatDuration(elapsed), detail))
+		lines = append(lines, fmt.Sprintf("%s %-*s  %-10s %7s  %s", mark, width, t.job.Name, state, duration.Elapsed(elapsed), detail))
 	}
 	return lines
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 )
 
 // output serialises everything Follow writes: job log lines (to out and
@@ -99,21 +98,4 @@ func (o *output) final(text string) {
 	o.draw()
 	o.drawn = 0
 	io.WriteString(o.status, text)
-}
-
-// formatDuration prints durations the way people read them: 850ms, 2.1s,
-// 1m05s, 1h02m.
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }

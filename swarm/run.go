@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podtemplate/podtemplate/internal/duration"
 	"github.com/podtemplate/podtemplate/joblabel"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
@@ -267,7 +268,7 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 		}
 	}
 	if timeout > 0 {
-		setLabel(deploy, joblabel.Timeout, timeout.String())
+		setLabel(deploy, joblabel.Timeout, duration.Setting(timeout))
 	}
 
 	out := &yaml.Node{Kind: yaml.MappingNode}
@@ -329,23 +330,11 @@ func strNode(s string) *yaml.Node {
 
 // labelValue reads a label from a labels mapping or KEY=VALUE list.
 func labelValue(labels *yaml.Node, key string) string {
-	if labels == nil {
+	if labels == nil || (labels.Kind != yaml.MappingNode && labels.Kind != yaml.SequenceNode) {
 		return ""
 	}
-	switch labels.Kind {
-	case yaml.MappingNode:
-		if v := yamlx.Get(labels, key); v != nil {
-			return v.Value
-		}
-	case yaml.SequenceNode:
-		for _, item := range labels.Content {
-			k, v, _ := strings.Cut(item.Value, "=")
-			if k == key {
-				return v
-			}
-		}
-	}
-	return ""
+	v, _ := yamlx.Scalar(yamlx.Get(yamlx.KeyValueMap(labels), key))
+	return v
 }
 
 // setLabel sets a label in deploy.labels (either form).
@@ -445,8 +434,8 @@ func serviceRefs(svc *yaml.Node) map[string]map[string]bool {
 		for _, v := range vols.Content {
 			switch v.Kind {
 			case yaml.ScalarNode:
-				src, _, ok := strings.Cut(v.Value, ":")
-				if ok && src != "" && !strings.ContainsAny(src[:1], "/.~$") {
+				src := yamlx.ParseVolume(v.Value).Source
+				if src != "" && !strings.ContainsAny(src[:1], "/.~$") {
 					refs["volumes"][src] = true
 				}
 			case yaml.MappingNode:

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/podtemplate/podtemplate/internal/duration"
 	"github.com/podtemplate/podtemplate/joblabel"
 )
 
@@ -72,7 +73,7 @@ func printList(w io.Writer, jobs []JobStatus, now time.Time) {
 			if end.IsZero() {
 				end = now
 			}
-			dur = formatDuration(end.Sub(j.Started))
+			dur = duration.Elapsed(end.Sub(j.Started))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Mode, j.State, exitText(j.ExitCode),
 			ago(j.Started, now), ago(j.Finished, now), dur, taskText(j.Tasks), errText(j.Err, j.ExitCode))
@@ -84,7 +85,7 @@ func ago(t, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return formatDuration(now.Sub(t).Truncate(time.Second)) + " ago"
+	return duration.Elapsed(now.Sub(t).Truncate(time.Second)) + " ago"
 }
 
 func taskText(c TaskCounts) string {

@@ -486,16 +486,6 @@ func TestPruneFake(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		850 * time.Millisecond: "850ms", 2100 * time.Millisecond: "2.1s", 65 * time.Second: "1m05s", 62 * time.Minute: "1h02m", -time.Second: "0ms",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("%s: %s, want %s", d, got, want)
-		}
-	}
-}
-
 // TestConnectSSH checks ssh:// hosts with a fake ssh that runs the local
 // docker system dial-stdio, as the real one would on the remote host.
 func TestConnectSSH(t *testing.T) {

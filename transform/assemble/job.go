@@ -12,7 +12,6 @@ import (
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/merge"
-	"github.com/podtemplate/podtemplate/transform/override"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -93,7 +92,7 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 		yamlx.Delete(policy, "max_attempts")
 	}
 
-	labels := override.ListToMap(yamlx.Get(deploy, "labels"))
+	labels := yamlx.KeyValueMap(yamlx.Get(deploy, "labels"))
 	yamlx.Set(deploy, "labels", labels)
 	yamlx.Set(labels, joblabel.Job, yamlx.Str("true"))
 	yamlx.Set(labels, joblabel.Name, yamlx.Str(job.Name))

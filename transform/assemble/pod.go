@@ -13,7 +13,6 @@ import (
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/merge"
-	"github.com/podtemplate/podtemplate/transform/override"
 	"github.com/podtemplate/podtemplate/transform/render"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
@@ -186,7 +185,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	}
 	// A new mapping: the service's labels node is shared with the main
 	// component.
-	labels := override.ListToMap(yamlx.Get(ctrl, "labels"))
+	labels := yamlx.KeyValueMap(yamlx.Get(ctrl, "labels"))
 	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
 	sort.Strings(order)
 	for _, name := range order {
@@ -258,11 +257,8 @@ func addSocket(ctrl *yaml.Node) error {
 			src, _ = yamlx.Scalar(yamlx.Get(v, "source"))
 			dst, _ = yamlx.Scalar(yamlx.Get(v, "target"))
 		} else {
-			parts := strings.Split(v.Value, ":")
-			src = parts[0]
-			if len(parts) > 1 {
-				dst = parts[1]
-			}
+			vol := yamlx.ParseVolume(v.Value)
+			src, dst = vol.Source, vol.Target
 		}
 		if src == sock || dst == sock {
 			return nil

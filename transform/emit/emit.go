@@ -129,12 +129,12 @@ func rewriteService(svc *yaml.Node, in, out string, seen map[*yaml.Node]bool) {
 			if seen[v] {
 				continue
 			}
-			src, rest, ok := strings.Cut(v.Value, ":")
-			if !ok {
+			src := yamlx.ParseVolume(v.Value).Source
+			if src == "" {
 				continue
 			}
 			if p, ok := rebase(src, in, out, true); ok {
-				v.Value = p + ":" + rest
+				v.Value = p + v.Value[len(src):]
 				seen[v] = true
 			}
 		case yaml.MappingNode:

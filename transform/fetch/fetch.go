@@ -32,6 +32,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/podtemplate/podtemplate/internal/duration"
 )
 
 // DefaultTimeout bounds one request (connect, TLS, headers and body) when
@@ -146,7 +148,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // "timed out after D", and it matches context.DeadlineExceeded.
 type timeoutError struct{ d time.Duration }
 
-func (e timeoutError) Error() string { return "timed out after " + formatDuration(e.d) }
+func (e timeoutError) Error() string { return "timed out after " + duration.Setting(e.d) }
 func (e timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // Fetcher fetches templates over HTTP(S). It is safe for concurrent use.
@@ -519,19 +521,6 @@ func (f *Fetcher) offlineError(rawURL string) *Error {
 	}
 	return &Error{URL: rawURL, Kind: KindOffline, Err: fmt.Errorf(
 		"template %s is not in the cache (%s); run once without --offline to fetch it", rawURL, f.cacheDir)}
-}
-
-// formatDuration prints d like time.Duration.String without zero tails:
-// "10s", "200ms", "1m30s", "10m", "1h".
-func formatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // formatSize prints n as "1 MiB", "512 KiB" or "1000 bytes".

@@ -287,14 +287,6 @@ func TestDefaultTimeoutMessage(t *testing.T) {
 	if got := (&Error{URL: "https://x/t.yml", Kind: KindTimeout, Err: timeoutError{DefaultTimeout}}).Error(); got != "fetching https://x/t.yml: timed out after 10s" {
 		t.Fatalf("got %q", got)
 	}
-	for d, want := range map[time.Duration]string{
-		10 * time.Second: "10s", 200 * time.Millisecond: "200ms", 90 * time.Second: "1m30s",
-		10 * time.Minute: "10m", time.Hour: "1h", 90 * time.Minute: "1h30m",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
 }
 
 func TestTooLarge(t *testing.T) {

@@ -49,11 +49,11 @@ func Value(base, over *yaml.Node) *yaml.Node {
 		base.Content = append(base.Content, over.Content...)
 		return base
 	case base.Kind == yaml.SequenceNode && over.Kind == yaml.MappingNode:
-		if m, ok := KeyValueMap(base); ok {
+		if m, ok := keyValueMap(base); ok {
 			return Into(m, over)
 		}
 	case base.Kind == yaml.MappingNode && over.Kind == yaml.SequenceNode:
-		if m, ok := KeyValueMap(over); ok {
+		if m, ok := keyValueMap(over); ok {
 			return Into(base, m)
 		}
 	case base.Kind == yaml.SequenceNode && over.Kind == yaml.ScalarNode:
@@ -63,12 +63,11 @@ func Value(base, over *yaml.Node) *yaml.Node {
 	return base
 }
 
-// KeyValueMap converts a list of KEY=VALUE strings (a bare KEY maps to
-// null, as in environment lists) to a mapping; ok is false when the list is
-// not such a list: an item that is not a string or not KEY[=VALUE], or no
-// item with "=" at all (a command's arguments are not settings).
-func KeyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
-	m := yamlx.Map()
+// keyValueMap converts a list of KEY=VALUE strings to a mapping; ok is
+// false when the list is not such a list: an item that is not a string or
+// not KEY[=VALUE], or no item with "=" at all (a command's arguments are
+// not settings).
+func keyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 	withValue := false
 	for _, it := range seq.Content {
 		it = yamlx.Resolve(it)
@@ -84,19 +83,7 @@ func KeyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 	if !withValue {
 		return nil, false
 	}
-	for _, it := range seq.Content {
-		it = yamlx.Resolve(it)
-		k, v, hasValue := strings.Cut(it.Value, "=")
-		if yamlx.Get(m, k) != nil {
-			continue
-		}
-		if hasValue {
-			yamlx.Set(m, k, yamlx.Str(v))
-		} else {
-			yamlx.Set(m, k, yamlx.Null())
-		}
-	}
-	return m, true
+	return yamlx.KeyValueMap(seq), true
 }
 
 // keyRe matches an environment variable or label key.

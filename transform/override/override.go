@@ -25,32 +25,57 @@ func Files(roots []*yaml.Node) *yaml.Node {
 	return merged
 }
 
-// rule is how one path merges; nil means the generic rule.
+// rule is how the values at one path merge.
 type rule func(base, over *yaml.Node, path []string) *yaml.Node
 
+// rules are the paths that do not merge by the generic rule (mappings key
+// by key, sequences appended without duplicates, anything else replaced),
+// keyed by path with * for any one name: the rules `docker stack deploy`
+// applies, as compose-go's override/merge.go spells them. (Filled by init:
+// the rules refer back to the merge.)
+var rules map[string]rule
+
+func init() {
+	rules = map[string]rule{
+		"services.*.command":          replace,
+		"services.*.entrypoint":       replace,
+		"services.*.healthcheck.test": replace,
+
+		"services.*.environment":   mergeKeyValue,
+		"services.*.labels":        mergeKeyValue,
+		"services.*.deploy.labels": mergeKeyValue,
+		"services.*.sysctls":       mergeKeyValue,
+		"services.*.annotations":   mergeKeyValue,
+		"services.*.build.args":    mergeKeyValue,
+		"services.*.build.labels":  mergeKeyValue,
+		"networks.*.labels":        mergeKeyValue,
+		"volumes.*.labels":         mergeKeyValue,
+		"secrets.*.labels":         mergeKeyValue,
+		"configs.*.labels":         mergeKeyValue,
+
+		"services.*.dns":         mergeAsSequence,
+		"services.*.dns_search":  mergeAsSequence,
+		"services.*.dns_opt":     mergeAsSequence,
+		"services.*.env_file":    mergeAsSequence,
+		"services.*.extra_hosts": mergeAsSequence,
+		"services.*.tmpfs":       mergeAsSequence,
+		"services.*.label_file":  mergeAsSequence,
+
+		"services.*.networks": mergeAsMapping,
+		"services.*.volumes":  mergeUnique(volumeTarget),
+		"services.*.secrets":  mergeUnique(fileRefKey),
+		"services.*.configs":  mergeUnique(fileRefKey),
+	}
+}
+
+// ruleFor is the rule for path, nil for the generic one. Every rule is
+// below a named entry of a top-level section, so the entry's name is the
+// one wildcard.
 func ruleFor(path []string) rule {
-	n := len(path)
-	if n >= 2 && path[0] == "services" {
-		sub := path[2:]
-		switch strings.Join(sub, ".") {
-		case "command", "entrypoint", "healthcheck.test":
-			return replace
-		case "environment", "labels", "deploy.labels", "sysctls", "annotations", "build.args", "build.labels":
-			return mergeKeyValue
-		case "dns", "dns_search", "dns_opt", "env_file", "extra_hosts", "tmpfs", "label_file":
-			return mergeAsSequence
-		case "networks":
-			return mergeAsMapping
-		case "volumes":
-			return mergeUnique(volumeKey)
-		case "secrets", "configs":
-			return mergeUnique(fileRefKey)
-		}
+	if len(path) < 3 {
+		return nil
 	}
-	if n == 3 && (path[0] == "networks" || path[0] == "volumes" || path[0] == "secrets" || path[0] == "configs") && path[2] == "labels" {
-		return mergeKeyValue
-	}
-	return nil
+	return rules[path[0]+".*."+strings.Join(path[2:], ".")]
 }
 
 func mergeNode(base, over *yaml.Node, path []string) *yaml.Node {
@@ -60,7 +85,7 @@ func mergeNode(base, over *yaml.Node, path []string) *yaml.Node {
 	if over == nil || yamlx.IsNull(over) {
 		return base
 	}
-	if r := ruleFor(path); r != nil && len(path) > 0 {
+	if r := ruleFor(path); r != nil {
 		return r(base, over, path)
 	}
 	switch {
@@ -87,7 +112,7 @@ func appendUnique(base *yaml.Node, items []*yaml.Node) *yaml.Node {
 	for _, it := range items {
 		dup := false
 		for _, have := range base.Content {
-			if Equal(have, it) {
+			if equal(have, it) {
 				dup = true
 				break
 			}
@@ -104,7 +129,7 @@ func asSequence(n *yaml.Node) *yaml.Node {
 	case yaml.SequenceNode:
 		return n
 	case yaml.MappingNode:
-		return KeyValueList(n)
+		return yamlx.KeyValueList(n)
 	}
 	return yamlx.Seq(n)
 }
@@ -114,7 +139,7 @@ func mergeAsSequence(base, over *yaml.Node, _ []string) *yaml.Node {
 }
 
 func mergeAsMapping(base, over *yaml.Node, path []string) *yaml.Node {
-	b, o := ListToMap(base), ListToMap(over)
+	b, o := yamlx.KeyValueMap(base), yamlx.KeyValueMap(over)
 	for i := 0; i+1 < len(o.Content); i += 2 {
 		k, v := o.Content[i], o.Content[i+1]
 		cur := yamlx.Get(b, k.Value)
@@ -132,7 +157,7 @@ func mergeAsMapping(base, over *yaml.Node, path []string) *yaml.Node {
 // place, new keys are appended.
 func mergeKeyValue(base, over *yaml.Node, _ []string) *yaml.Node {
 	if base.Kind == yaml.MappingNode {
-		o := ListToMap(over)
+		o := yamlx.KeyValueMap(over)
 		for i := 0; i+1 < len(o.Content); i += 2 {
 			yamlx.Set(base, o.Content[i].Value, o.Content[i+1])
 		}
@@ -179,17 +204,14 @@ func mergeUnique(key func(*yaml.Node) string) rule {
 	}
 }
 
-// volumeKey is a mount's target path: two mounts on one target conflict.
-func volumeKey(n *yaml.Node) string {
+// volumeTarget is a mount's target path: two mounts on one target
+// conflict.
+func volumeTarget(n *yaml.Node) string {
 	if n.Kind == yaml.MappingNode {
 		s, _ := yamlx.Scalar(yamlx.Get(n, "target"))
 		return s
 	}
-	parts := strings.Split(n.Value, ":")
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return parts[1]
+	return yamlx.ParseVolume(n.Value).Target
 }
 
 // fileRefKey is the target of a secret or config reference.
@@ -204,47 +226,8 @@ func fileRefKey(n *yaml.Node) string {
 	return n.Value
 }
 
-// ListToMap converts a list of KEY=VALUE strings (or plain names) to a
-// mapping; a mapping is returned as it is.
-func ListToMap(n *yaml.Node) *yaml.Node {
-	n = yamlx.Resolve(n)
-	if n == nil || yamlx.IsNull(n) {
-		return yamlx.Map()
-	}
-	if n.Kind != yaml.SequenceNode {
-		return n
-	}
-	m := yamlx.Map()
-	for _, it := range n.Content {
-		it = yamlx.Resolve(it)
-		if it.Kind != yaml.ScalarNode {
-			continue
-		}
-		if k, v, ok := strings.Cut(it.Value, "="); ok {
-			yamlx.Set(m, k, yamlx.Str(v))
-		} else {
-			yamlx.Set(m, it.Value, yamlx.Null())
-		}
-	}
-	return m
-}
-
-// KeyValueList converts a mapping to a list of KEY=VALUE strings.
-func KeyValueList(m *yaml.Node) *yaml.Node {
-	s := yamlx.Seq()
-	for _, p := range yamlx.Pairs(m) {
-		if yamlx.IsNull(p.Value) {
-			s.Content = append(s.Content, yamlx.Str(p.Key.Value))
-			continue
-		}
-		v, _ := yamlx.Scalar(p.Value)
-		s.Content = append(s.Content, yamlx.Str(p.Key.Value+"="+v))
-	}
-	return s
-}
-
-// Equal reports whether two nodes hold the same YAML value.
-func Equal(a, b *yaml.Node) bool {
+// equal reports whether two nodes hold the same YAML value.
+func equal(a, b *yaml.Node) bool {
 	a, b = yamlx.Resolve(a), yamlx.Resolve(b)
 	if a == nil || b == nil {
 		return a == b
@@ -259,7 +242,7 @@ func Equal(a, b *yaml.Node) bool {
 		return false
 	}
 	for i := range a.Content {
-		if !Equal(a.Content[i], b.Content[i]) {
+		if !equal(a.Content[i], b.Content[i]) {
 			return false
 		}
 	}
