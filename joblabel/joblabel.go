@@ -31,6 +31,11 @@ const (
 	// deploy runs before or after the rest of the stack; absent for a
 	// job deployed with the rest.
 	Stage = Prefix + "job.stage"
+	// PodMain names the main component of a job that is also a pod. The
+	// podlike controller always exits 0 and reports how its components
+	// ended in its log ("Exited: <component> Status: <code>"); the job's
+	// exit status is this component's.
+	PodMain = Prefix + "job.pod.main"
 )
 
 // Job modes: the values of the Mode label and of x-jobs mode.

@@ -230,10 +230,11 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 	out := newOutput(opts.Out, opts.Err, opts.Status, opts.TTY)
 	start := c.now()
 	var trackers []*tracker
+	disp := newDisplay(out, &trackers, c.now)
 	for _, j := range jobs {
 		if j.Schedule != "" && len(opts.Jobs) == 0 {
 			// The scheduler, not the deploy, starts scheduled jobs.
-			out.statusLine("job %s: scheduled (%s), not waited for", j.Name, j.Schedule)
+			disp.note("job %s: scheduled (%s), not waited for", j.Name, j.Schedule)
 			continue
 		}
 		if len(j.Name) > out.width {
@@ -255,11 +256,10 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 	}
 	if len(trackers) == 0 {
 		if len(jobs) == 0 {
-			out.statusLine("stack %s has no jobs", opts.Stack)
+			disp.note("stack %s has no jobs", opts.Stack)
 		}
 		return sum, nil
 	}
-	out.progress = func() []string { return progressLines(trackers, c.now()) }
 
 	var wg sync.WaitGroup
 	logCtx, cancelLogs := context.WithCancel(context.WithoutCancel(ctx))
@@ -279,8 +279,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 				}
 				cancel()
 			}
-			out.statusLine("%s", finalLine(t))
-			out.redraw()
+			disp.finished(t)
 		}()
 	}
 
@@ -326,7 +325,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 				}
 				return c.collect(sum, trackers, &wg), err
 			}
-			ev := evaluate(t.job, svc, tasks, c.globalNodes(ctx, svc))
+			ev := c.judge(ctx, t.job, svc, tasks)
 			if ev.Stalled != nil {
 				if t.stalledAt.IsZero() {
 					t.stalledAt = now
@@ -361,7 +360,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 				t.logs.sync(ev.Tasks)
 			}
 			if t.res.State != t.last && !ev.State.Final() {
-				out.statusLine("%s", stateLine(t))
+				disp.changed(t)
 			}
 			t.last = t.res.State
 			if ev.State.Final() {
@@ -370,7 +369,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 			}
 			pending++
 		}
-		out.redraw()
+		disp.refresh()
 		if pending == 0 {
 			break
 		}
@@ -387,9 +386,9 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 		var b strings.Builder
 		b.WriteString("\n")
 		sum.Print(&b)
-		out.final(b.String())
+		disp.end(b.String())
 	} else {
-		out.final("")
+		disp.end("")
 	}
 	return sum, ctx.Err()
 }
@@ -446,95 +445,6 @@ func (t *tracker) update(ev evaluation, start, now time.Time) {
 	} else if ev.Started.IsZero() && ev.State.Final() {
 		r.Duration = 0 // never ran
 	}
-}
-
-func stateLine(t *tracker) string {
-	s := fmt.Sprintf("job %s: %s", t.job.Name, t.res.State)
-	if t.res.State == StatePending && t.res.Err != "" {
-		s += " (" + oneLine(t.res.Err) + ")"
-	}
-	if t.rerun && t.res.State == StateRunning {
-		s += " (definition unchanged, but Swarm re-runs job-mode services on every deploy)"
-	}
-	return s
-}
-
-func finalLine(t *tracker) string {
-	r := t.res
-	name := t.job.Name
-	prefix := "job " + name + ": "
-	if t.unchanged && !t.rerun {
-		prefix += "unchanged, "
-	}
-	switch r.State {
-	case StateCompleted:
-		return fmt.Sprintf("%scompleted (exit 0) in %s", prefix, duration.Elapsed(r.Duration))
-	case StateFailed:
-		s := fmt.Sprintf("%sfailed (exit %s) in %s", prefix, exitText(r.ExitCode), duration.Elapsed(r.Duration))
-		if r.Err != "" && r.ExitCode < 0 {
-			s += ": " + oneLine(r.Err)
-		}
-		return s
-	case StateRejected:
-		return fmt.Sprintf("%srejected: %s", prefix, oneLine(r.Err))
-	case StateTimedOut:
-		return fmt.Sprintf("%stimed out after %s", prefix, t.timeout)
-	}
-	s := prefix + string(r.State)
-	if r.Err != "" {
-		s += ": " + oneLine(r.Err)
-	}
-	return s
-}
-
-// progressLines renders the live display: one line per job.
-func progressLines(trackers []*tracker, now time.Time) []string {
-	width := 0
-	for _, t := range trackers {
-		if len(t.job.Name) > width {
-			width = len(t.job.Name)
-		}
-	}
-	lines := make([]string, 0, len(trackers))
-	for _, t := range trackers {
-		r := t.res
-		state := string(r.State)
-		if state == "" {
-			state = string(StatePending)
-		}
-		mark := "…"
-		switch r.State {
-		case StateCompleted:
-			mark = "✔"
-		case StateFailed, StateRejected, StateTimedOut, StateRemoved:
-			mark = "✘"
-		case StateRunning:
-			mark = "▶"
-		}
-		detail := ""
-		switch {
-		case r.State == StateCompleted:
-			detail = "exit 0"
-		case r.State.Final() && r.ExitCode >= 0:
-			detail = "exit " + strconv.Itoa(r.ExitCode)
-		case r.Err != "":
-			detail = oneLine(r.Err)
-		}
-		if t.unchanged && !t.rerun {
-			detail = strings.TrimSpace("unchanged " + detail)
-		}
-		elapsed := r.Duration
-		if !r.State.Final() {
-			from := r.Started
-			if from.IsZero() {
-				elapsed = 0
-			} else {
-				elapsed = now.Sub(from)
-			}
-		}
-		lines = append(lines, fmt.Sprintf("%s %-*s  %-10s %7s  %s", mark, width, t.job.Name, state, duration.Elapsed(elapsed), detail))
-	}
-	return lines
 }
 
 // Wait follows the current run of each job of a deployed stack (Follow

@@ -80,6 +80,9 @@ type Job struct {
 	Hash string
 	// Schedule is the cron schedule of a scheduled job, if any.
 	Schedule string
+	// PodMain is the main component of a job that is a pod ("": not a
+	// pod); its exit status is the job's.
+	PodMain string
 }
 
 // jobFromService reads a job from its service; ok is false for services
@@ -96,6 +99,7 @@ func jobFromService(stack string, svc swarm.Service) (Job, bool) {
 		Mode:      labels[joblabel.Mode],
 		Hash:      labels[joblabel.Hash],
 		Schedule:  labels[joblabel.Schedule],
+		PodMain:   labels[joblabel.PodMain],
 	}
 	if j.Name == "" {
 		j.Name = strings.TrimPrefix(svc.Spec.Name, stack+"_")
@@ -312,203 +316,6 @@ type TaskCounts struct {
 
 // Total is the number of tasks counted.
 func (c TaskCounts) Total() int { return c.Pending + c.Running + c.Completed + c.Failed + c.Stopped }
-
-// evaluation is where a job run stands, computed from its tasks.
-type evaluation struct {
-	State    State
-	ExitCode int // -1: none known
-	Err      string
-	Started  time.Time
-	Finished time.Time
-	Counts   TaskCounts
-	Tasks    []swarm.Task // tasks of the current run, oldest first
-	// Stalled is the last failed task when no task is active and the run
-	// is not complete (nil otherwise).
-	Stalled *swarm.Task
-}
-
-func lastFailed(tasks []swarm.Task) *swarm.Task {
-	var last *swarm.Task
-	for i := range tasks {
-		if isFailState(tasks[i].Status.State) && (last == nil || tasks[i].Status.Timestamp.After(last.Status.Timestamp)) {
-			last = &tasks[i]
-		}
-	}
-	return last
-}
-
-// failWith marks the run failed because of task t.
-func (ev *evaluation) failWith(t swarm.Task) {
-	ev.State = StateFailed
-	if t.Status.State == swarm.TaskStateRejected || isPendingState(t.Status.State) {
-		ev.State = StateRejected
-	}
-	ev.Err = t.Status.Err
-	if code, ok := taskExitCode(t); ok {
-		ev.ExitCode = code
-	}
-	if ev.Err == "" && ev.ExitCode > 0 {
-		ev.Err = fmt.Sprintf("task exited with code %d", ev.ExitCode)
-	}
-	ev.Finished = t.Status.Timestamp
-}
-
-func isPendingState(s swarm.TaskState) bool {
-	switch s {
-	case swarm.TaskStateNew, swarm.TaskStateAllocated, swarm.TaskStatePending, swarm.TaskStateAssigned,
-		swarm.TaskStateAccepted, swarm.TaskStatePreparing, swarm.TaskStateReady:
-		return true
-	}
-	return false
-}
-
-func isFailState(s swarm.TaskState) bool {
-	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateOrphaned
-}
-
-// noSuchImage recognises errors that retries will not fix.
-func noSuchImage(msg string) bool {
-	m := strings.ToLower(msg)
-	return strings.Contains(m, "no such image") || strings.Contains(m, "pull access denied") ||
-		strings.Contains(m, "manifest unknown") || strings.Contains(m, "repository does not exist") ||
-		strings.Contains(m, "invalid reference format")
-}
-
-func taskExitCode(t swarm.Task) (int, bool) {
-	if t.Status.ContainerStatus != nil && t.Status.ContainerStatus.ContainerID != "" {
-		return t.Status.ContainerStatus.ExitCode, true
-	}
-	if t.Status.State == swarm.TaskStateComplete {
-		return 0, true
-	}
-	return -1, false
-}
-
-// evaluate computes the state of a job's current run. nodes is the number
-// of nodes a global job runs on (0: unknown, taken from the tasks).
-func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluation {
-	tasks := currentTasks(svc, all)
-	ev := evaluation{State: StatePending, ExitCode: -1, Tasks: tasks}
-	// Group tasks by slot (replicated) or node (global) to count attempts.
-	groups := map[string][]swarm.Task{}
-	var order []string
-	for _, t := range tasks {
-		key := "slot " + strconv.Itoa(t.Slot)
-		if job.Mode == joblabel.ModeGlobalJob || svc.Spec.Mode.Global != nil || t.Slot == 0 {
-			key = "node " + t.NodeID
-		}
-		if _, ok := groups[key]; !ok {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], t)
-		switch st := t.Status.State; {
-		case st == swarm.TaskStateComplete:
-			ev.Counts.Completed++
-		case st == swarm.TaskStateRunning || st == swarm.TaskStateStarting:
-			ev.Counts.Running++
-		case isFailState(st):
-			ev.Counts.Failed++
-		case st == swarm.TaskStateShutdown || st == swarm.TaskStateRemove:
-			ev.Counts.Stopped++
-		default:
-			ev.Counts.Pending++
-		}
-		if ev.Started.IsZero() || t.CreatedAt.Before(ev.Started) {
-			ev.Started = t.CreatedAt
-		}
-	}
-	if len(tasks) == 0 {
-		return ev
-	}
-
-	// Failures: a group whose failures used up its attempts, or a task
-	// Swarm could not start for a reason retries will not fix. Tasks of a
-	// replicated job carry no stable slot, so they form one group where
-	// more than (attempts-1)*completions failures prove that some task
-	// ran out of attempts.
-	var failed *swarm.Task
-	for _, key := range order {
-		g := groups[key]
-		limit := job.Attempts
-		if job.Mode == joblabel.ModeReplicatedJob && job.Attempts > 0 && job.Completions > 1 {
-			limit = (job.Attempts-1)*job.Completions + 1
-		}
-		fails := 0
-		for i := range g {
-			t := g[i]
-			if isFailState(t.Status.State) {
-				fails++
-				permanent := t.Status.State == swarm.TaskStateRejected && noSuchImage(t.Status.Err)
-				if permanent || (limit > 0 && fails >= limit) {
-					if failed == nil || t.Status.Timestamp.After(failed.Status.Timestamp) {
-						failed = &g[i]
-					}
-				}
-			}
-			// A task stuck before starting on an image error.
-			if isPendingState(t.Status.State) && noSuchImage(t.Status.Err) && failed == nil {
-				failed = &g[i]
-			}
-		}
-	}
-	if failed != nil {
-		ev.failWith(*failed)
-		return ev
-	}
-
-	// Completion.
-	need := job.Completions
-	if job.Mode == joblabel.ModeGlobalJob || svc.Spec.Mode.GlobalJob != nil {
-		need = nodes
-		if need <= 0 {
-			need = len(groups)
-		}
-		complete := 0
-		for _, g := range groups {
-			for _, t := range g {
-				if t.Status.State == swarm.TaskStateComplete {
-					complete++
-					break
-				}
-			}
-		}
-		if need > 0 && complete >= need {
-			return finishCompleted(ev, tasks)
-		}
-	} else if need > 0 && ev.Counts.Completed >= need {
-		return finishCompleted(ev, tasks)
-	}
-
-	if ev.Counts.Running > 0 {
-		ev.State = StateRunning
-		return ev
-	}
-	if ev.Counts.Pending == 0 && ev.Counts.Failed > 0 {
-		// Every task ended, some failed, and Swarm may or may not start
-		// another try: the caller decides after the restart delay.
-		ev.Stalled = lastFailed(tasks)
-	}
-	// Tasks of a restart-none service that stopped without completing
-	// (shut down by an update, or failed with attempts left and not yet
-	// replaced) leave the job pending.
-	for _, t := range tasks {
-		if isPendingState(t.Status.State) && t.Status.Err != "" {
-			ev.Err = t.Status.Err
-		}
-	}
-	return ev
-}
-
-func finishCompleted(ev evaluation, tasks []swarm.Task) evaluation {
-	ev.State = StateCompleted
-	ev.ExitCode = 0
-	for _, t := range tasks {
-		if t.Status.State == swarm.TaskStateComplete && t.Status.Timestamp.After(ev.Finished) {
-			ev.Finished = t.Status.Timestamp
-		}
-	}
-	return ev
-}
 
 // globalNodes counts the nodes a global job should run on: ready, active
 // nodes (placement constraints are not evaluated; when the service has

@@ -8,13 +8,13 @@ import (
 )
 
 // output serialises everything Follow writes: job log lines (to out and
-// err), status lines and, on a terminal, a live progress block kept at the
-// bottom and redrawn with ANSI escapes.
+// err), status lines and, on a terminal, the live display's block kept at
+// the bottom and redrawn with ANSI escapes.
 type output struct {
 	mu       sync.Mutex
 	out      io.Writer // job stdout
 	err      io.Writer // job stderr
-	status   io.Writer // status lines, progress, summary
+	statusW  io.Writer // status lines, progress, summary
 	tty      bool
 	drawn    int             // progress lines currently on screen
 	progress func() []string // current progress lines (tty only)
@@ -31,13 +31,13 @@ func newOutput(out, errw, status io.Writer, tty bool) *output {
 	if status == nil {
 		status = out
 	}
-	return &output{out: out, err: errw, status: status, tty: tty}
+	return &output{out: out, err: errw, statusW: status, tty: tty}
 }
 
 // clear removes the progress block (caller holds mu).
 func (o *output) clear() {
 	if o.tty && o.drawn > 0 {
-		fmt.Fprintf(o.status, "\x1b[%dA\x1b[J", o.drawn)
+		fmt.Fprintf(o.statusW, "\x1b[%dA\x1b[J", o.drawn)
 		o.drawn = 0
 	}
 }
@@ -54,7 +54,7 @@ func (o *output) draw() {
 		b.WriteString(l)
 		b.WriteString("\n")
 	}
-	io.WriteString(o.status, b.String())
+	io.WriteString(o.statusW, b.String())
 	o.drawn = len(lines)
 }
 
@@ -79,15 +79,13 @@ func (o *output) logLine(stderr bool, name, text string) {
 	o.draw()
 }
 
-// statusLine prints a status line (plain mode only; the progress block
-// shows states on a terminal).
-func (o *output) statusLine(format string, a ...any) {
+// status prints a line on the status writer.
+func (o *output) status(format string, a ...any) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.tty {
-		return
-	}
-	fmt.Fprintf(o.status, format+"\n", a...)
+	o.clear()
+	fmt.Fprintf(o.statusW, format+"\n", a...)
+	o.draw()
 }
 
 // final prints text below the progress block, which stays on screen.
@@ -97,5 +95,5 @@ func (o *output) final(text string) {
 	o.clear()
 	o.draw()
 	o.drawn = 0
-	io.WriteString(o.status, text)
+	io.WriteString(o.statusW, text)
 }

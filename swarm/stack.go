@@ -40,7 +40,7 @@ func (c *Client) List(ctx context.Context, stack string) ([]JobStatus, error) {
 		if err != nil {
 			return nil, err
 		}
-		ev := evaluate(j, svc, tasks, c.globalNodes(ctx, svc))
+		ev := c.judge(ctx, j, svc, tasks)
 		if ev.Stalled != nil {
 			ev.failWith(*ev.Stalled)
 		}
@@ -155,7 +155,7 @@ func (c *Client) Prune(ctx context.Context, stack string) ([]string, error) {
 		if activeTasks(tasks) {
 			continue
 		}
-		ev := evaluate(j, svc, tasks, c.globalNodes(ctx, svc))
+		ev := c.judge(ctx, j, svc, tasks)
 		if ev.Stalled != nil {
 			ev.failWith(*ev.Stalled)
 		}
