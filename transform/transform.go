@@ -5,8 +5,11 @@ package transform
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/podtemplate/podtemplate/transform/assemble"
@@ -40,6 +43,9 @@ type Options struct {
 	OutDir          string            // folder the output is deployed from; Cwd when empty
 	Loaders         retrieve.Loaders  // HTTP and built-in template loaders
 	Warn            func(string)      // receives warnings (unset variables...)
+	// TemplateTimeout bounds the template stage (all executions and the
+	// services built from them); 0 means no bound but ctx's.
+	TemplateTimeout time.Duration
 }
 
 // Result is a rendered stack.
@@ -98,11 +104,15 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		outDir = opts.Cwd
 	}
 	out := emit.New(merged, opts.Format, emit.Options{InDir: files[0].Dir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate})
-	built, err := assemble.Services(assemble.Stack{
-		Root: merged, Config: cfg, Project: project, Typed: typed, Engine: engine, ControllerImage: opts.ControllerImage,
-		// Only one file can hold aliases: several are flattened when merged.
-		Shared: len(files) == 1 && files[0].Anchors,
-	}, out.Service)
+	var built *assemble.Built
+	err = runTemplates(ctx, opts.TemplateTimeout, engine, func() (err error) {
+		built, err = assemble.Services(assemble.Stack{
+			Root: merged, Config: cfg, Project: project, Typed: typed, Engine: engine, ControllerImage: opts.ControllerImage,
+			// Only one file can hold aliases: several are flattened when merged.
+			Shared: len(files) == 1 && files[0].Anchors,
+		}, out.Service)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -131,4 +141,48 @@ func typedModel(ctx context.Context, files []*load.File, merged *yaml.Node, cfg 
 		view = load.Lenient(merged, env)
 	}
 	return model.Typed(ctx, view, names, need, files[0].Dir, load.Describe(files))
+}
+
+// TimeoutError is the template stage running out of its time budget.
+type TimeoutError struct{ Budget time.Duration }
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the templates ran longer than %s (--template-timeout): does a template loop?", e.Budget)
+}
+
+// runTemplates runs the template stage build and returns as soon as ctx is
+// done or the budget is spent. text/template cannot be interrupted: the
+// engine is stopped, so an execution ends at its next function call, list
+// item or include, but one that loops without any of them would run on,
+// so the stage runs in its own goroutine and is abandoned. The process
+// exits right after, and the stage has no side effect to undo: it only
+// builds nodes in memory, and the output is written after it returns.
+func runTemplates(ctx context.Context, budget time.Duration, engine *render.Engine, build func() error) error {
+	if budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, budget, &TimeoutError{Budget: budget})
+		defer cancel()
+	}
+	release := engine.Bind(ctx)
+	defer release()
+	done := make(chan error, 1)
+	go func() { done <- build() }()
+	select {
+	case err := <-done:
+		if ctx.Err() != nil {
+			return stopCause(ctx)
+		}
+		return err
+	case <-ctx.Done():
+		return stopCause(ctx)
+	}
+}
+
+// stopCause is a timeout as a clear error, or ctx's own error.
+func stopCause(ctx context.Context) error {
+	var te *TimeoutError
+	if errors.As(context.Cause(ctx), &te) {
+		return &diag.Error{Msg: te.Error()}
+	}
+	return ctx.Err()
 }

@@ -26,6 +26,7 @@ type renderFlags struct {
 	cacheDir        string
 	offline         bool
 	httpTimeout     time.Duration
+	templateTimeout time.Duration
 }
 
 func (f *renderFlags) register(fs *pflag.FlagSet) {
@@ -40,11 +41,23 @@ func (f *renderFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "cache for HTTP templates (default: the user cache folder)")
 	fs.BoolVar(&f.offline, "offline", false, "never fetch: serve HTTP templates from the cache")
 	fs.DurationVar(&f.httpTimeout, "http-timeout", 10*time.Second, "timeout for each HTTP template fetch")
+	fs.DurationVar(&f.templateTimeout, "template-timeout", defaultTemplateTimeout, "time budget for running all templates (0: none)")
 }
+
+// defaultTemplateTimeout is the template stage's time budget: the
+// 30 000-pod benchmark stack runs its templates in a few seconds on one
+// core, so a minute only ever stops a template that loops.
+const defaultTemplateTimeout = time.Minute
 
 // options builds transform options from the flags and positional files.
 // forName says the command's argument is a name (deploy, run), not a file.
 func (f *renderFlags) options(a *app, positional []string, forName bool) (transform.Options, error) {
+	if f.httpTimeout <= 0 {
+		return transform.Options{}, usagef("--http-timeout %s: expected a positive duration", f.httpTimeout)
+	}
+	if f.templateTimeout < 0 {
+		return transform.Options{}, usagef("--template-timeout %s: expected a positive duration, or 0 for none", f.templateTimeout)
+	}
 	files := append(append([]string(nil), f.files...), positional...)
 	if len(files) == 0 {
 		if forName {
@@ -67,6 +80,7 @@ func (f *renderFlags) options(a *app, positional []string, forName bool) (transf
 		ControllerImage: f.controllerImage,
 		Library:         f.library,
 		Loaders:         loaders,
+		TemplateTimeout: f.templateTimeout,
 		Warn:            func(msg string) { fmt.Fprintf(a.stderr, "warning: %s\n", msg) },
 	}, nil
 }

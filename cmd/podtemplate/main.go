@@ -12,11 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"syscall"
+	"time"
 
+	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/inputs"
 	"github.com/sirupsen/logrus"
@@ -70,6 +74,10 @@ func main() {
 	// compose-go logs through logrus; its warnings are about Compose, not
 	// about stack files, and must not reach our users' stderr.
 	logrus.SetOutput(io.Discard)
+	// net/http logs through the standard logger, for instance a server's
+	// bytes beyond its Content-Length: text a server controls must not
+	// reach stderr.
+	log.SetOutput(io.Discard)
 	// A render's live heap is mostly the input's node tree: collecting a
 	// little more often keeps peak memory near it at little cost in time.
 	// GOGC still overrides.
@@ -107,7 +115,7 @@ func run(argv []string, a *app) (code int) {
 	if len(args) > 0 && args[0] == "--version" {
 		args = append([]string{"version"}, args[1:]...)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cancelOnSignal(a.stderr)
 	defer stop()
 	root := newRootCommand(a)
 	root.SetArgs(args)
@@ -165,3 +173,40 @@ func printErrors(w io.Writer, err error) {
 	}
 	fmt.Fprintf(w, "error: %s\n", err)
 }
+
+// cancelOnSignal returns a context cancelled by Ctrl-C or SIGTERM, and
+// ends the process shortly after the signal if the command has not
+// returned by then: a template stuck in a loop without function calls
+// cannot be interrupted (text/template has no cancellation point), so the
+// command is abandoned. Temporary files are removed first; nothing else
+// of a render is on disk. stop releases the signals.
+func cancelOnSignal(stderr io.Writer) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(stuckGrace):
+		}
+		fileio.Cleanup()
+		fmt.Fprintln(stderr, "error: interrupted")
+		os.Exit(130)
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// stuckGrace is how long a cancelled command has to return by itself.
+const stuckGrace = 2 * time.Second

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/emit"
 	"github.com/spf13/cobra"
@@ -67,34 +66,5 @@ func runRender(ctx context.Context, a *app, opts *renderOptions) error {
 		_, err := a.stdout.Write(res.Output)
 		return err
 	}
-	return writeAtomic(opts.output, res.Output)
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it
-// over path, so a failure never leaves a partial file.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
+	return fileio.WriteOutput(opts.output, res.Output)
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/podtemplate/podtemplate/internal/fileio"
 )
 
 // The cache is best effort: a missing, unreadable or corrupt entry is a
@@ -55,7 +57,7 @@ func (f *Fetcher) store(rawURL string, body []byte) {
 	}
 	d := digest(body)
 	if _, ok := f.readBlob(d); !ok {
-		if writeAtomic(f.blobPath(d), body) != nil {
+		if fileio.WriteAtomic(f.blobPath(d), body, 0o644) != nil {
 			return
 		}
 	}
@@ -63,33 +65,5 @@ func (f *Fetcher) store(rawURL string, body []byte) {
 	if cur, err := os.ReadFile(f.indexPath(rawURL)); err == nil && bytes.Equal(cur, idx) {
 		return
 	}
-	_ = writeAtomic(f.indexPath(rawURL), idx)
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// folder and a rename, so readers never see a partial file.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
+	_ = fileio.WriteAtomic(f.indexPath(rawURL), idx, 0o644)
 }

@@ -6,12 +6,14 @@
 package inputs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -83,8 +85,12 @@ func (o Options) environment(cwd string) (map[string]string, error) {
 	paths := make([]string, len(o.EnvFiles))
 	for i, f := range o.EnvFiles {
 		paths[i] = abs(cwd, f)
-		if _, err := os.Stat(paths[i]); err != nil {
+		st, err := os.Stat(paths[i])
+		if err != nil {
 			return nil, &diag.Error{File: f, Msg: "cannot read the env file", Err: err}
+		}
+		if !st.Mode().IsRegular() {
+			return nil, &diag.Error{File: f, Msg: "cannot read the env file", Err: &fileio.NotRegularError{Mode: st.Mode()}}
 		}
 	}
 	fromFiles, err := dotenv.GetEnvFromFile(base, paths)
@@ -105,7 +111,10 @@ func (o Options) environment(cwd string) (map[string]string, error) {
 func (o Options) args(cwd string) (map[string]any, error) {
 	var args map[string]any
 	for _, f := range o.ArgsFiles {
-		data, err := os.ReadFile(abs(cwd, f))
+		data, err := fileio.ReadRegular(abs(cwd, f), maxArgsFile)
+		if errors.Is(err, fileio.ErrTooLarge) {
+			return nil, &diag.Error{File: f, Msg: fmt.Sprintf("the args file is larger than %d MiB", maxArgsFile>>20)}
+		}
 		if err != nil {
 			return nil, &diag.Error{File: f, Msg: "cannot read the args file", Err: err}
 		}
@@ -119,6 +128,12 @@ func (o Options) args(cwd string) (map[string]any, error) {
 		}
 		if body.Kind != yaml.MappingNode {
 			return nil, diag.At(f, body).Errorf("args file holds %s; expected a mapping", yamlx.KindName(body))
+		}
+		if e := yamlx.CheckAliases(body); e != nil {
+			if e.Node != nil {
+				return nil, diag.At(f, e.Node).Errorf("%s", e.Error())
+			}
+			return nil, &diag.Error{File: f, Msg: "its " + e.Error()}
 		}
 		var m map[string]any
 		if err := yamlx.Flatten(body).Decode(&m); err != nil {
@@ -194,3 +209,7 @@ func (o Options) library(cwd string) ([]*config.Source, error) {
 	}
 	return out, nil
 }
+
+// maxArgsFile bounds an --args-file as load.MaxFileSize bounds a stack
+// file.
+const maxArgsFile = 64 << 20

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -71,14 +72,20 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 			if opts.Stdin == nil {
 				opts.Stdin = os.Stdin
 			}
-			data, err = io.ReadAll(opts.Stdin)
+			data, err = io.ReadAll(io.LimitReader(opts.Stdin, MaxFileSize+1))
 		} else {
 			path := name
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(cwd, path)
 			}
 			dir = filepath.Dir(path)
-			data, err = os.ReadFile(path)
+			data, err = fileio.ReadRegular(path, MaxFileSize)
+			if errors.Is(err, fileio.ErrTooLarge) {
+				data, err = make([]byte, MaxFileSize+1), nil
+			}
+		}
+		if errors.Is(err, fileio.ErrNotRegular) {
+			return nil, &diag.Error{File: name, Msg: fmt.Sprintf("the input %v; give a stack file, or - for stdin", err)}
 		}
 		if err != nil {
 			return nil, &diag.Error{File: name, Msg: "cannot read the file", Err: unwrapPathError(err)}
@@ -231,38 +238,14 @@ func checkKeys(f *File) error {
 // 5 MiB.
 const MaxFileSize = 64 << 20
 
-// maxExpanded bounds what a file's aliases may expand to, in nodes, beyond
-// ten times its own: a few lines of nested aliases (an "alias bomb") can
-// otherwise expand to billions.
-const maxExpanded = 1_000_000
-
-// checkAliases rejects a file whose aliases expand to far more nodes than
-// the file holds.
+// checkAliases rejects a file with an alias cycle or whose aliases
+// expand to far more nodes than the file holds.
 func checkAliases(f *File) error {
-	sizes := map[*yaml.Node]int{}
-	var size func(n *yaml.Node) int
-	size = func(n *yaml.Node) int {
-		if n.Kind == yaml.AliasNode {
-			n = n.Alias
+	if e := yamlx.CheckAliases(f.Root); e != nil {
+		if e.Node != nil {
+			return diag.At(f.Name, e.Node).Errorf("%s", e.Error())
 		}
-		if s, ok := sizes[n]; ok {
-			return s
-		}
-		sizes[n] = 1 // an alias cycle counts once
-		total := 1
-		for _, c := range n.Content {
-			total += size(c)
-			if total > 1<<40 {
-				break
-			}
-		}
-		sizes[n] = total
-		return total
-	}
-	raw := 0
-	yamlx.Walk(f.Root, func(*yaml.Node) { raw++ })
-	if expanded := size(f.Root); expanded > maxExpanded && expanded > 10*raw {
-		return &diag.Error{File: f.Name, Msg: fmt.Sprintf("its aliases expand to %d nodes from %d (an alias bomb?); expand them by hand if this is meant", expanded, raw)}
+		return &diag.Error{File: f.Name, Msg: "its " + e.Error()}
 	}
 	return nil
 }

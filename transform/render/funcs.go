@@ -57,6 +57,10 @@ func baseFuncs(budget *atomic.Int64) template.FuncMap {
 	untilStep := f["untilStep"].(func(int, int, int) []int)
 	repeat := f["repeat"].(func(int, string) string)
 	extra := template.FuncMap{
+		// text/template's own print functions, guarded like the others.
+		"print":      fmt.Sprint,
+		"printf":     fmt.Sprintf,
+		"println":    fmt.Sprintln,
 		"yaml":       toYAML,
 		"toYaml":     toYAML,
 		"fromYaml":   fromYAML,
@@ -72,12 +76,7 @@ func baseFuncs(budget *atomic.Int64) template.FuncMap {
 		"untilStep": func(start, stop, step int) ([]int, error) {
 			return boundedRange(budget, start, stop, step, untilStep)
 		},
-		"repeat": func(n int, s string) (string, error) {
-			if n*len(s) > maxOutput {
-				return "", fmt.Errorf("repeat: result larger than %d bytes", maxOutput)
-			}
-			return repeat(n, s), nil
-		},
+		"repeat": repeat,
 	}
 	for k, v := range extra {
 		f[k] = v

@@ -6,6 +6,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -22,10 +23,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxOutput caps one template execution's output, so a looping template
-// fails with a clear error instead of exhausting memory.
-const maxOutput = 16 << 20
-
 // Engine renders parsed templates. Execution is safe for concurrent use.
 type Engine struct {
 	root   *template.Template
@@ -35,6 +32,21 @@ type Engine struct {
 	parsed     sync.Map // template name + "\x00" + output -> *yaml.Node
 	parsedSize atomic.Int64
 	budget     atomic.Int64 // list items templates may still build
+	output     atomic.Int64 // output bytes templates may still write
+	stopped    atomic.Bool  // the render was cancelled or ran out of time
+	weights    sync.Map     // typed data pointer -> weight (see weigh)
+
+	mu        sync.Mutex
+	executors []*executor // idle executors
+}
+
+// executor is one clone of the template set whose include and tpl count
+// their nesting: an execution holds one for its whole run, so the count is
+// that of the calls on its own stack.
+type executor struct {
+	e     *Engine
+	root  *template.Template
+	depth int
 }
 
 // maxParsed bounds the cache of parsed outputs: templates that render the
@@ -59,9 +71,11 @@ func New(sources []Template, strict bool) (*Engine, error) {
 		missing = "missingkey=error"
 	}
 	e.budget.Store(maxItems)
-	funcs := baseFuncs(&e.budget)
-	funcs["include"] = e.include
-	funcs["tpl"] = e.tpl
+	e.output.Store(MaxTotalOutput)
+	funcs := e.guardFuncs(baseFuncs(&e.budget))
+	// Placeholders for parsing; each executor binds its own.
+	funcs["include"] = func(string, any) (string, error) { return "", nil }
+	funcs["tpl"] = func(string, any) (string, error) { return "", nil }
 	e.root = template.New("").Funcs(funcs).Option(missing)
 	sort.Slice(sources, func(i, j int) bool { return sources[i].Key < sources[j].Key })
 	used := map[string]bool{}
@@ -85,6 +99,42 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	return e, nil
 }
 
+// Stop makes every template function fail from now on, so executions
+// that call functions end soon; Bind calls it when its context is done.
+func (e *Engine) Stop() { e.stopped.Store(true) }
+
+// Bind stops the engine when ctx is done. The returned function releases
+// the binding.
+func (e *Engine) Bind(ctx context.Context) (release func() bool) {
+	return context.AfterFunc(ctx, e.Stop)
+}
+
+// acquire returns an idle executor, or a new clone of the template set.
+func (e *Engine) acquire() (*executor, error) {
+	e.mu.Lock()
+	if n := len(e.executors); n > 0 {
+		x := e.executors[n-1]
+		e.executors = e.executors[:n-1]
+		e.mu.Unlock()
+		return x, nil
+	}
+	e.mu.Unlock()
+	root, err := e.root.Clone()
+	if err != nil {
+		return nil, err
+	}
+	x := &executor{e: e, root: root}
+	root.Funcs(template.FuncMap{"include": x.include, "tpl": x.tpl})
+	return x, nil
+}
+
+func (e *Engine) release(x *executor) {
+	x.depth = 0
+	e.mu.Lock()
+	e.executors = append(e.executors, x)
+	e.mu.Unlock()
+}
+
 // Has reports whether a source key was parsed.
 func (e *Engine) Has(key string) bool { _, ok := e.names[key]; return ok }
 
@@ -92,13 +142,33 @@ func (e *Engine) Has(key string) bool { _, ok := e.names[key]; return ok }
 func (e *Engine) Name(key string) string { return e.names[key] }
 
 // Execute runs the template of source key with data and returns its text.
+// A data mapping's "Args" is copied first, so a template may change its
+// own .Args.
 func (e *Engine) Execute(key string, data any) (string, error) {
 	name, ok := e.names[key]
 	if !ok {
 		return "", &diag.Error{Msg: "internal: template not loaded", Template: key}
 	}
-	t := e.root.Lookup(name)
-	w := &capped{}
+	if e.stopped.Load() {
+		return "", &diag.Error{Template: name, Msg: errStopped.Error()}
+	}
+	if m, ok := data.(map[string]any); ok {
+		if args, ok := m["Args"].(map[string]any); ok {
+			c := make(map[string]any, len(m))
+			for k, v := range m {
+				c[k] = v
+			}
+			c["Args"] = copyArgs(args)
+			data = c
+		}
+	}
+	x, err := e.acquire()
+	if err != nil {
+		return "", err
+	}
+	defer e.release(x)
+	t := x.root.Lookup(name)
+	w := &capped{total: &e.output}
 	if err := t.Execute(w, data); err != nil {
 		return "", templateError(name, err)
 	}
@@ -154,7 +224,15 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %s; a template must render a YAML mapping", yamlx.KindName(body))}
 	}
 	if strings.ContainsAny(out, "&*") || strings.Contains(out, "<<") {
-		return yamlx.Flatten(body), nil // anchors, aliases or merge keys
+		// anchors, aliases or merge keys
+		if e := yamlx.CheckAliases(body); e != nil {
+			msg := "rendered YAML whose " + e.Error()
+			if e.Node != nil {
+				msg = fmt.Sprintf("rendered YAML whose %s (line %d of the output)", e.Error(), e.Node.Line)
+			}
+			return nil, &diag.Error{Template: name, Msg: msg}
+		}
+		return yamlx.Flatten(body), nil
 	}
 	return body, nil
 }
@@ -234,29 +312,77 @@ func cleanExecMsg(s string) string {
 	return s
 }
 
-type capped struct{ bytes.Buffer }
+// capped is a template's output buffer, bounded by maxOutput and by what
+// is left of the run's total.
+type capped struct {
+	bytes.Buffer
+	total *atomic.Int64 // nil: not counted in the run's total
+}
 
 func (c *capped) Write(p []byte) (int, error) {
 	if c.Len()+len(p) > maxOutput {
 		return 0, fmt.Errorf("output larger than %d MiB: does the template loop?", maxOutput>>20)
 	}
+	if c.total != nil && c.total.Add(-int64(len(p))) < 0 {
+		return 0, fmt.Errorf("templates wrote more than %d MiB in all in this run: does a template loop?", MaxTotalOutput>>20)
+	}
 	return c.Buffer.Write(p)
 }
 
-func (e *Engine) include(name string, data any) (string, error) {
-	t := e.root.Lookup(name)
+// depthError is include or tpl nested over MaxDepth; it is passed up
+// unchanged through the calls that led to it.
+type depthError struct{ what string }
+
+func (e *depthError) Error() string {
+	return fmt.Sprintf("nested more than %d deep (%s): does a template include itself?", MaxDepth, e.what)
+}
+
+func (e *depthError) orStopped() error {
+	if e == nil {
+		return errStopped
+	}
+	return e
+}
+
+// nest counts one more include or tpl on this executor's stack.
+func (x *executor) nest(what string) (func(), error) {
+	if x.e.stopped.Load() {
+		return nil, errStopped
+	}
+	if x.depth >= MaxDepth {
+		return nil, &depthError{what}
+	}
+	x.depth++
+	return func() { x.depth-- }, nil
+}
+
+func (x *executor) include(name string, data any) (string, error) {
+	t := x.root.Lookup(name)
 	if t == nil {
 		return "", fmt.Errorf("no template named %q (define it with {{ define %q }} in a template or --library file)", name, name)
 	}
+	done, err := x.nest("include " + strconv.Quote(name))
+	if err != nil {
+		return "", err
+	}
+	defer done()
 	w := &capped{}
 	if err := t.Execute(w, data); err != nil {
+		if d := (*depthError)(nil); errors.As(err, &d) || errors.Is(err, errStopped) {
+			return "", d.orStopped()
+		}
 		return "", includeError(err)
 	}
 	return w.String(), nil
 }
 
-func (e *Engine) tpl(text string, data any) (string, error) {
-	t, err := e.root.Clone()
+func (x *executor) tpl(text string, data any) (string, error) {
+	done, err := x.nest("tpl")
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	t, err := x.root.Clone()
 	if err != nil {
 		return "", err
 	}
@@ -266,6 +392,9 @@ func (e *Engine) tpl(text string, data any) (string, error) {
 	}
 	w := &capped{}
 	if err := t.Execute(w, data); err != nil {
+		if d := (*depthError)(nil); errors.As(err, &d) || errors.Is(err, errStopped) {
+			return "", d.orStopped()
+		}
 		return "", fmt.Errorf("tpl: %w", err)
 	}
 	return w.String(), nil

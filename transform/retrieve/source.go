@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 
+	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/fetch"
@@ -133,22 +133,16 @@ func read(ctx context.Context, s *config.Source, l Loaders) ([]byte, error) {
 		if limit == 0 {
 			limit = 1 << 20
 		}
-		st, err := os.Stat(s.Path)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("template file %s does not exist%s", s.Name(), lookedFor(s))
-			}
-			return nil, fmt.Errorf("cannot read template file %s: %w", s.Name(), unwrapPath(err))
-		}
-		if st.IsDir() {
-			return nil, fmt.Errorf("template file %s is a directory", s.Name())
-		}
-		if st.Size() > limit {
+		b, err := fileio.ReadRegular(s.Path, limit)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("template file %s does not exist%s", s.Name(), lookedFor(s))
+		case errors.Is(err, fileio.ErrTooLarge):
 			return nil, fmt.Errorf("template file %s is larger than %d bytes", s.Name(), limit)
-		}
-		b, err := os.ReadFile(s.Path)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read template file %s: %w", s.Name(), unwrapPath(err))
+		case errors.Is(err, fileio.ErrNotRegular):
+			return nil, fmt.Errorf("template file %s %v: a template is read from a file, never from a device, a FIFO or stdin", s.Name(), err)
+		case err != nil:
+			return nil, fmt.Errorf("cannot read template file %s: %w", s.Name(), err)
 		}
 		return b, nil
 	case config.KindBuiltin:
@@ -165,14 +159,6 @@ func read(ctx context.Context, s *config.Source, l Loaders) ([]byte, error) {
 		return l.HTTP(ctx, s.URL, s.SHA256, s.Insecure)
 	}
 	return nil, fmt.Errorf("unknown template source kind %q", s.Kind)
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // lookedFor explains where a relative path was looked for when the file
