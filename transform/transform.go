@@ -33,7 +33,10 @@ type Options struct {
 	Env             map[string]string // environment; nil means the process environment
 	EnvFiles        []string          // --env-file, read before Env (Env wins)
 	NoInterpolate   bool              // leave ${VAR} for the deploy
-	Set             []string          // --set Key.Sub=value
+	Set             []string          // --set Key.Sub=value (Helm's rules, see inputs.SetValues)
+	SetString       []string          // --set-string
+	SetFile         []string          // --set-file KEY=PATH
+	SetJSON         []string          // --set-json KEY=JSON
 	ArgsFiles       []string          // --args-file FILE (YAML mapping)
 	Strict          bool              // a missing key in a template is an error
 	ControllerImage string            // default controller image
@@ -66,7 +69,8 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		}
 		opts.Cwd = wd
 	}
-	in, err := inputs.Options{Env: opts.Env, EnvFiles: opts.EnvFiles, ArgsFiles: opts.ArgsFiles, Set: opts.Set, Library: opts.Library}.Resolve(opts.Cwd)
+	in, err := inputs.Options{Env: opts.Env, EnvFiles: opts.EnvFiles, ArgsFiles: opts.ArgsFiles, Set: opts.Set,
+		SetString: opts.SetString, SetFile: opts.SetFile, SetJSON: opts.SetJSON, Library: opts.Library}.Resolve(opts.Cwd)
 	if err != nil {
 		return nil, err
 	}

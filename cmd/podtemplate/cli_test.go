@@ -229,3 +229,70 @@ func mustWrite(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSetFlags renders through the CLI with the --set family: Helm's
+// typing rules (issue: --set Sidecar.Tag=1.10 rendered busybox:1.1).
+func TestSetFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	mustWrite(t, "side.yml", `side:
+  image: busybox:{{ .Args.Sidecar.Tag }}
+  environment:
+    MSG: '{{ .Args.Msg }}'
+    MSG_TYPE: '{{ printf "%T" .Args.Msg }}'
+    EXTRA: '{{ .Args.Extra }}'
+`)
+	mustWrite(t, "stack.yml", `version: "3.8"
+services:
+  web:
+    image: example/web:1
+    x-podlike:
+      templates: side.yml
+      args: {Sidecar: {Tag: latest}, Msg: default, Extra: none}
+`)
+	mustWrite(t, "motd.txt", "hello from a file")
+	mustWrite(t, "values.yml", "Msg: from-values\nExtra: from-values\n")
+	tests := []struct {
+		flags []string
+		want  []string
+	}{
+		{[]string{"--set", "Sidecar.Tag=1.10"}, []string{"image: busybox:1.10\n"}},
+		{[]string{"--set", "Msg=0123456"}, []string{"MSG: '0123456'", "MSG_TYPE: 'string'"}},
+		{[]string{"--set", "Msg=1234e56"}, []string{"MSG: '1234e56'", "MSG_TYPE: 'string'"}},
+		{[]string{"--set", "Msg=1e5"}, []string{"MSG: '1e5'", "MSG_TYPE: 'string'"}},
+		{[]string{"--set", "Msg=4a2f0c1"}, []string{"MSG: '4a2f0c1'", "MSG_TYPE: 'string'"}},
+		{[]string{"--set", "Msg=42"}, []string{"MSG: '42'", "MSG_TYPE: 'int'"}},
+		{[]string{"--set", "Msg=true"}, []string{"MSG: 'true'", "MSG_TYPE: 'bool'"}},
+		{[]string{"--set", "Msg=a,Extra=b"}, []string{"MSG: 'a'", "EXTRA: 'b'"}},
+		{[]string{"--set", "Extra[1]=x"}, []string{"EXTRA: '[<nil> x]'"}},
+		{[]string{"--set", "Extra={a,b}"}, []string{"EXTRA: '[a b]'"}},
+		{[]string{"--set-string", "Msg=42"}, []string{"MSG: '42'", "MSG_TYPE: 'string'"}},
+		{[]string{"--set", "Msg=42", "--set-string", "Msg=43"}, []string{"MSG: '43'", "MSG_TYPE: 'string'"}},
+		{[]string{"--set-file", "Msg=motd.txt"}, []string{"MSG: 'hello from a file'"}},
+		{[]string{"--set-json", `Msg={"k":[1,2]}`}, []string{"MSG: 'map[k:[1 2]]'"}},
+		{[]string{"-f", "values.yml", "--set", "Extra=set"}, []string{"MSG: 'from-values'", "EXTRA: 'set'"}},
+		{[]string{"--values", "values.yml"}, []string{"MSG: 'from-values'", "EXTRA: 'from-values'"}},
+	}
+	for _, tc := range tests {
+		stdout, stderr, code := runCLI(t, "", append([]string{"render", "stack.yml"}, tc.flags...)...)
+		if code != 0 {
+			t.Errorf("%q: exit %d\n%s", tc.flags, code, stderr)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("%q: output lacks %q:\n%s", tc.flags, w, stdout)
+			}
+		}
+	}
+	for _, flags := range [][]string{{"--set", "Msg"}, {"--set", "a[x]=1"}, {"--set-json", "Msg={"}, {"--set-string", "=1"}} {
+		_, stderr, code := runCLI(t, "", append([]string{"render", "stack.yml"}, flags...)...)
+		if code != exitUsage || !strings.Contains(stderr, "error: --"+strings.TrimPrefix(flags[0], "--")+" ") {
+			t.Errorf("%q: exit %d, want %d\n%s", flags, code, exitUsage, stderr)
+		}
+	}
+	_, stderr, code := runCLI(t, "", "render", "stack.yml", "--set-file", "Msg=missing.txt")
+	if code != exitError || !strings.Contains(stderr, "missing.txt") {
+		t.Errorf("--set-file of a missing file: exit %d\n%s", code, stderr)
+	}
+}

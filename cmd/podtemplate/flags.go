@@ -17,6 +17,9 @@ import (
 type renderFlags struct {
 	files           []string
 	set             []string
+	setString       []string
+	setFile         []string
+	setJSON         []string
 	argsFiles       []string
 	envFiles        []string
 	noInterpolate   bool
@@ -31,7 +34,10 @@ type renderFlags struct {
 
 func (f *renderFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.files, "compose-file", "c", nil, "Compose file to read (repeatable; - for stdin; later files override earlier ones; also --file)")
-	fs.StringArrayVar(&f.set, "set", nil, "template arg Key.Sub=value, overriding every other source (repeatable)")
+	fs.StringArrayVar(&f.set, "set", nil, "template args KEY=VALUE[,KEY=VALUE], with Helm's rules: a.b=1, list[0]=x, list={a,b}; only true, false, null and integers typed (repeatable; overrides every other source)")
+	fs.StringArrayVar(&f.setString, "set-string", nil, "as --set, the values always strings (repeatable)")
+	fs.StringArrayVar(&f.setFile, "set-file", nil, "template arg KEY=PATH: the file's content, as a string (repeatable)")
+	fs.StringArrayVar(&f.setJSON, "set-json", nil, "template arg KEY=JSON: a JSON value (repeatable)")
 	fs.StringArrayVarP(&f.argsFiles, "args-file", "f", nil, "YAML mapping of template args (repeatable; --set wins; also --values, as in Helm)")
 	fs.StringArrayVar(&f.envFiles, "env-file", nil, "file of VAR=value lines for interpolation (repeatable; the environment wins)")
 	fs.BoolVar(&f.noInterpolate, "no-interpolate", false, "leave ${VAR} for docker stack deploy to resolve")
@@ -75,6 +81,9 @@ func (f *renderFlags) options(a *app, positional []string, forName bool) (transf
 		EnvFiles:        f.envFiles,
 		NoInterpolate:   f.noInterpolate,
 		Set:             f.set,
+		SetString:       f.setString,
+		SetFile:         f.setFile,
+		SetJSON:         f.setJSON,
 		ArgsFiles:       f.argsFiles,
 		Strict:          f.strict,
 		ControllerImage: f.controllerImage,

@@ -26,6 +26,9 @@ type Options struct {
 	EnvFiles  []string          // --env-file, read before Env (Env wins)
 	ArgsFiles []string          // --args-file FILE (YAML mapping)
 	Set       []string          // --set Key.Sub=value, over the args files
+	SetString []string          // --set-string: values never typed
+	SetFile   []string          // --set-file KEY=PATH
+	SetJSON   []string          // --set-json KEY=JSON
 	Library   []string          // --library files or folders of named templates
 }
 
@@ -141,46 +144,11 @@ func (o Options) args(cwd string) (map[string]any, error) {
 		}
 		args = config.MergeArgs(args, m)
 	}
-	for _, s := range o.Set {
-		m, err := ParseSet(s)
-		if err != nil {
-			return nil, err
-		}
-		args = config.MergeArgs(args, m)
+	set, err := SetValues{Set: o.Set, String: o.SetString, File: o.SetFile, JSON: o.SetJSON}.Parse(cwd)
+	if err != nil {
+		return nil, err
 	}
-	return args, nil
-}
-
-// ParseSet reads one --set Key.Sub=value into a nested mapping. The value
-// is typed as a YAML scalar (3 is a number, true a boolean); quote it in
-// YAML ('"3"') to keep a string. A malformed value is a *FlagError.
-func ParseSet(s string) (map[string]any, error) {
-	path, value, ok := strings.Cut(s, "=")
-	if !ok || path == "" {
-		return nil, &FlagError{Flag: "set", Value: s, Msg: "expected Key.Sub=value"}
-	}
-	keys := strings.Split(path, ".")
-	for _, k := range keys {
-		if k == "" {
-			return nil, &FlagError{Flag: "set", Value: s, Msg: fmt.Sprintf("empty key in %q", path)}
-		}
-	}
-	var v any = value
-	var typed any
-	if value != "" && yaml.Unmarshal([]byte(value), &typed) == nil {
-		switch typed.(type) {
-		case string, int, int64, uint64, float64, bool, nil:
-			v = typed
-		}
-	}
-	if value == "" {
-		v = ""
-	}
-	m := map[string]any{keys[len(keys)-1]: v}
-	for i := len(keys) - 2; i >= 0; i-- {
-		m = map[string]any{keys[i]: m}
-	}
-	return m, nil
+	return config.MergeArgs(args, set), nil
 }
 
 // library lists the --library files: a file as it is, a folder as every

@@ -5,28 +5,104 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 func TestParseSet(t *testing.T) {
+	type m = map[string]any
 	for in, want := range map[string]map[string]any{
-		"a=3":       {"a": 3},
-		"a.b=true":  {"a": map[string]any{"b": true}},
-		"a='3'":     {"a": "3"},
-		"a=":        {"a": ""},
-		"a=x=y":     {"a": "x=y"},
-		"a.b.c=[1]": {"a": map[string]any{"b": map[string]any{"c": "[1]"}}},
+		"a=3":                          {"a": 3},
+		"a=-42":                        {"a": -42},
+		"a=0":                          {"a": 0},
+		"a.b=true":                     {"a": m{"b": true}},
+		"a=TRUE,b=False":               {"a": true, "b": false},
+		"a=null":                       {"a": nil},
+		"a='3'":                        {"a": "'3'"},
+		"a=":                           {"a": ""},
+		"a=x=y":                        {"a": "x=y"},
+		"a.b.c=[1]":                    {"a": m{"b": m{"c": "[1]"}}},
+		"Sidecar.Tag=1.10":             {"Sidecar": m{"Tag": "1.10"}},
+		"Msg=0123456":                  {"Msg": "0123456"},
+		"Msg=1234e56":                  {"Msg": "1234e56"},
+		"Msg=1e5":                      {"Msg": "1e5"},
+		"v=3.0":                        {"v": "3.0"},
+		"v=0x1F":                       {"v": "0x1F"},
+		"Version=4a2f0c1":              {"Version": "4a2f0c1"},
+		"Version=1234567":              {"Version": 1234567},
+		"Version=99999999999999999999": {"Version": "99999999999999999999"},
+		"a=yes,b=on,c=~":               {"a": "yes", "b": "on", "c": "~"},
+		"a=1,b=2":                      {"a": 1, "b": 2},
+		"a.b=1,a.c=2":                  {"a": m{"b": 1, "c": 2}},
+		"list[0]=x":                    {"list": []any{"x"}},
+		"list[2]=x":                    {"list": []any{nil, nil, "x"}},
+		"list[0]=x,list[1]=y":          {"list": []any{"x", "y"}},
+		"list[1].name=b":               {"list": []any{nil, m{"name": "b"}}},
+		"list[0][1]=z":                 {"list": []any{[]any{nil, "z"}}},
+		"list={a,1,true}":              {"list": []any{"a", 1, true}},
+		"list={a,b},c=d":               {"list": []any{"a", "b"}, "c": "d"},
+		`a\.b=1`:                       {"a.b": 1},
+		`msg=x\,y`:                     {"msg": "x,y"},
+		"a=1,a=2":                      {"a": 2},
+		"a=1,a.b=2":                    {"a": m{"b": 2}},
 	} {
 		got, err := ParseSet(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseSet(%q) = %#v, %v; want %#v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"a", "=3", "a..b=1", ".a=1"} {
+	for in, msg := range map[string]string{
+		"a":                              `key "a" has no value`,
+		"=3":                             "empty key",
+		"a..b=1":                         `empty key after "a."`,
+		".a=1":                           "empty key",
+		"a=1,b":                          `key "b" has no value`,
+		"a,b=1":                          `key "a" has no value`,
+		"a[x]=1":                         `list index "x"`,
+		"a[-1]=1":                        `list index "-1"`,
+		"a[99999999]=1":                  "over the limit",
+		"a[0=1":                          "list index without ]",
+		"a[0]b=1":                        `unexpected "b"`,
+		"a={x,y":                         "must end with }",
+		"":                               "expected KEY=VALUE",
+		strings.Repeat("a.", 40) + "a=1": "nested deeper",
+	} {
 		_, err := ParseSet(in)
 		var fe *FlagError
-		if !errors.As(err, &fe) || fe.Flag != "set" {
-			t.Errorf("ParseSet(%q): error %v, want a FlagError", in, err)
+		if !errors.As(err, &fe) || fe.Flag != "set" || fe.Value != in || !strings.Contains(fe.Msg, msg) {
+			t.Errorf("ParseSet(%q): error %v, want a FlagError saying %q", in, err, msg)
+		}
+	}
+}
+
+func TestSetValues(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "motd.txt"), []byte("hello, world\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := SetValues{
+		Set:    []string{"a=1", "b=1.10", "j.x=from-set"},
+		String: []string{"a=007,c=true"},
+		File:   []string{"motd=motd.txt"},
+		JSON:   []string{`j={"x":1,"y":[1,2.5,"s",null],"z":{"k":true}}`, "n=", `q="text",r=[1]`},
+	}.Parse(dir)
+	want := map[string]any{
+		"a": "007", "b": "1.10", "c": "true", "motd": "hello, world\n",
+		"j": map[string]any{"x": "from-set", "y": []any{1, 2.5, "s", nil}, "z": map[string]any{"k": true}},
+		"n": nil, "q": "text", "r": []any{1},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse = %#v, %v\nwant %#v", got, err, want)
+	}
+	_, err = SetValues{File: []string{"motd=missing.txt"}}.Parse(dir)
+	if err == nil || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("--set-file of a missing file: %v", err)
+	}
+	for _, bad := range []string{`j={"x":`, `j=[1] x`, "j=nope"} {
+		_, err = SetValues{JSON: []string{bad}}.Parse(dir)
+		var fe *FlagError
+		if !errors.As(err, &fe) || fe.Flag != "set-json" {
+			t.Errorf("--set-json %q: error %v, want a FlagError", bad, err)
 		}
 	}
 }
