@@ -150,6 +150,23 @@ else
 fi
 [ -n "$svc" ] && docker stack rm "${svc%_ok}" >/dev/null 2>&1
 
+# 8. Several nodes: a second daemon joins the Swarm as a worker for the
+# multi-node tests (scripts/swarm-worker.sh), and leaves afterwards.
+echo
+echo "=== multi-node: a worker node in a network namespace (scripts/swarm-worker.sh)"
+if why=$(scripts/swarm-worker.sh check 2>&1); then
+	scripts/swarm-worker.sh run -- go test ./swarm -run '^TestMultiNode' -count=1 -v -timeout 15m >"$work/out" 2>&1
+	code=$?
+	sed 's/^/  | /' "$work/out"
+	if [ "$code" -eq 0 ] && grep -q '^--- PASS: TestMultiNode' "$work/out"; then
+		pass "jobs on a two-node Swarm, with the worker drained and killed"
+	else
+		fail "multi-node tests (exit $code)"
+	fi
+else
+	echo "multi-node: SKIPPED: $why"
+fi
+
 echo
 echo "e2e: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
