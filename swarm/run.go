@@ -51,6 +51,9 @@ type RunOptions struct {
 	// Join is a deployed stack whose networks, volumes, secrets and
 	// configs the job uses (see RunStack); "" gives it its own.
 	Join string
+	// Report, if set, receives how the run ended (for --report), before
+	// the stack is removed.
+	Report func(Summary)
 }
 
 // RunError is returned by Run when the job did not produce an exit code of
@@ -148,6 +151,9 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 		Logs:           true,
 		NoSummary:      !opts.Summary,
 	})
+	if opts.Report != nil && ferr == nil {
+		opts.Report(sum)
+	}
 	code, err = runOutcome(opts.Job, sum, ferr, ctx.Err() != nil)
 	if cerr := cleanup(); cerr != nil {
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 type deployOptions struct {
 	stackFlags
 	progressFlags
+	reportFlags
 	stack   string
 	prune   bool
 	detach  bool
@@ -44,11 +45,15 @@ job completed. With --detach it returns once Swarm accepted the stack.`,
 	flags.DurationVar(&opts.timeout, "timeout", 0, "wait at most this long for jobs that set no timeout of their own (0: no limit)")
 	flags.BoolVar(&opts.rerun, "rerun-unchanged", false, "deploy replicated-job and global-job services even when unchanged (Swarm then runs them again)")
 	opts.progressFlags.register(flags)
+	opts.reportFlags.register(flags)
 	_ = cmd.MarkFlagFilename("compose-file", "yaml", "yml")
 	return cmd
 }
 
 func runDeploy(ctx context.Context, a *app, opts *deployOptions) error {
+	if err := opts.reportFlags.check(); err != nil {
+		return err
+	}
 	res, client, err := opts.renderAndConnect(ctx, a)
 	if err != nil {
 		return err
@@ -64,13 +69,16 @@ func runDeploy(ctx context.Context, a *app, opts *deployOptions) error {
 		return err
 	}
 	if opts.detach || len(res.Jobs) == 0 {
-		return nil
+		return opts.reportFlags.write(newJSONReport("deploy", opts.stack, swarm.Summary{Stack: opts.stack}, opts.detach))
 	}
 	summary, err := client.Follow(ctx, swarm.FollowOptions{
 		Stack: opts.stack, Before: before, Out: a.stdout, Err: a.stderr, Status: status,
 		TTY: tty, DefaultTimeout: opts.timeout, Logs: true,
 	})
 	if err != nil {
+		return err
+	}
+	if err := opts.reportFlags.write(newJSONReport("deploy", opts.stack, summary, false)); err != nil {
 		return err
 	}
 	return summaryError(summary)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/podtemplate/podtemplate/swarm"
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ type jobsListOptions struct {
 	daemon *daemonFlags
 	stack  string
 	quiet  bool
+	format outputFormat
 }
 
 func newJobsListCommand(a *app, daemon *daemonFlags) *cobra.Command {
@@ -29,10 +31,14 @@ func newJobsListCommand(a *app, daemon *daemonFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "print only the job names")
+	opts.format.register(cmd.Flags(), "a list of jobs")
 	return cmd
 }
 
 func runJobsList(ctx context.Context, a *app, opts *jobsListOptions) error {
+	if err := opts.format.check(); err != nil {
+		return err
+	}
 	client, err := opts.daemon.connect(ctx)
 	if err != nil {
 		return err
@@ -41,6 +47,16 @@ func runJobsList(ctx context.Context, a *app, opts *jobsListOptions) error {
 	jobs, err := client.List(ctx, opts.stack)
 	if err != nil {
 		return err
+	}
+	if opts.format.json() {
+		now := time.Now()
+		doc := make([]jsonJob, 0, len(jobs))
+		for _, j := range jobs {
+			jj := newJSONJob(j.JobRun, now)
+			jj.Schedule, jj.TimeoutSeconds = j.Schedule, j.Timeout.Seconds()
+			doc = append(doc, jj)
+		}
+		return writeJSON(a.stdout, doc)
 	}
 	if opts.quiet {
 		for _, j := range jobs {

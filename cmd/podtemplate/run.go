@@ -14,6 +14,7 @@ import (
 type runOptions struct {
 	stackFlags
 	progressFlags
+	reportFlags
 	job     string
 	env     []string
 	keep    bool
@@ -52,11 +53,15 @@ Exit codes: the job's own; 124 timed out; 125 Swarm could not run it;
 	flags.StringVar(&opts.prefix, "stack-prefix", "", "start the unique stack name with this prefix")
 	flags.StringVar(&opts.join, "stack", "", "run against this deployed stack: use its networks, volumes, secrets and configs")
 	opts.progressFlags.register(flags)
+	opts.reportFlags.register(flags)
 	_ = cmd.MarkFlagFilename("compose-file", "yaml", "yml")
 	return cmd
 }
 
 func runRun(ctx context.Context, a *app, opts *runOptions) error {
+	if err := opts.reportFlags.check(); err != nil {
+		return err
+	}
 	for _, kv := range opts.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return usagef("--env %q: expected K=V", kv)
@@ -68,12 +73,19 @@ func runRun(ctx context.Context, a *app, opts *runOptions) error {
 	}
 	defer client.Close()
 	status, tty := opts.status(a)
+	var summary *swarm.Summary
 	code, err := client.Run(ctx, swarm.RunOptions{
 		Job: opts.job, StackFile: res.Output, StackPrefix: opts.prefix, Env: opts.env, Keep: opts.keep,
 		Out: a.stdout, Err: a.stderr, Status: status, TTY: tty,
 		Timeout: opts.timeout, WithRegistryAuth: opts.registryAuth, ResolveImage: opts.resolveImage,
 		DockerArgs: a.dockerArgs(), Summary: !opts.quiet, Join: opts.join,
+		Report: func(s swarm.Summary) { summary = &s },
 	})
+	if summary != nil {
+		if rerr := opts.reportFlags.write(newJSONReport("run", summary.Stack, *summary, false)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
 	var re *swarm.RunError
 	if errors.As(err, &re) {
 		return &exitCodeError{code: re.Code, err: err}

@@ -10,7 +10,8 @@ import (
 
 // templatesListOptions are the options of podtemplate templates ls.
 type templatesListOptions struct {
-	quiet bool
+	quiet  bool
+	format outputFormat
 }
 
 func newTemplatesListCommand(a *app) *cobra.Command {
@@ -26,10 +27,28 @@ func newTemplatesListCommand(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "print only the names (builtin:NAME)")
+	opts.format.register(cmd.Flags(), "a list of name, kind, summary")
 	return cmd
 }
 
+// jsonTemplate is one template in templates ls --format json.
+type jsonTemplate struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Summary string `json:"summary"`
+}
+
 func runTemplatesList(a *app, opts *templatesListOptions) error {
+	if err := opts.format.check(); err != nil {
+		return err
+	}
+	if opts.format.json() {
+		doc := []jsonTemplate{}
+		for _, t := range templates.List() {
+			doc = append(doc, jsonTemplate{Name: templates.Prefix + t.Name, Kind: string(t.Kind), Summary: t.Summary})
+		}
+		return writeJSON(a.stdout, doc)
+	}
 	if opts.quiet {
 		for _, t := range templates.List() {
 			fmt.Fprintln(a.stdout, templates.Prefix+t.Name)

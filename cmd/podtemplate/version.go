@@ -14,17 +14,39 @@ var (
 	commit  = ""
 )
 
+// jsonVersion is version --format json.
+type jsonVersion struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"` // GOOS/GOARCH
+}
+
 func newVersionCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:                   "version",
+	var format outputFormat
+	cmd := &cobra.Command{
+		Use:                   "version [OPTIONS]",
 		Short:                 "Print the version",
 		Args:                  exactArgs(0, "version takes no arguments"),
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(a.stdout, "podtemplate %s (commit %s, %s)\n", buildVersion(), buildCommit(), runtime.Version())
-			return nil
+			return runVersion(a, format)
 		},
 	}
+	format.register(cmd.Flags(), "version, commit, go, platform")
+	return cmd
+}
+
+func runVersion(a *app, format outputFormat) error {
+	if err := format.check(); err != nil {
+		return err
+	}
+	if format.json() {
+		return writeJSON(a.stdout, jsonVersion{Version: buildVersion(), Commit: buildCommit(), Go: runtime.Version(),
+			Platform: runtime.GOOS + "/" + runtime.GOARCH})
+	}
+	fmt.Fprintf(a.stdout, "podtemplate %s (commit %s, %s)\n", buildVersion(), buildCommit(), runtime.Version())
+	return nil
 }
 
 // buildVersion is the -ldflags version, else the module version Go
