@@ -45,6 +45,12 @@ const (
 	ModeGlobalJob     = "global-job"
 )
 
+// Job stages: the values of the Stage label and of x-jobs stage.
+const (
+	StagePreDeploy  = "pre-deploy"
+	StagePostDeploy = "post-deploy"
+)
+
 // Labels crazy-max/swarm-cronjob reads, which the compiler writes on a
 // scheduled job.
 const (

@@ -29,6 +29,7 @@ type fakeAPI struct {
 	steps   map[string][][]swarm.Task
 	logs    map[string][]fakeLine // task ID -> lines
 	removed []string
+	updated []string // "name rollback-option" per ServiceUpdate
 	nodes   []swarm.Node
 }
 
@@ -59,6 +60,28 @@ func (f *fakeAPI) ServiceRemove(ctx context.Context, id string) error {
 		}
 	}
 	return errors.New("service " + id + " not found")
+}
+func (f *fakeAPI) ServiceUpdate(ctx context.Context, id string, v swarm.Version, spec swarm.ServiceSpec, o swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, s := range f.services {
+		if s.ID != id {
+			continue
+		}
+		if o.Rollback == "previous" {
+			if s.PreviousSpec == nil {
+				return swarm.ServiceUpdateResponse{}, errors.New("service " + id + " has no previous spec")
+			}
+			spec = *s.PreviousSpec
+		}
+		prev := s.Spec
+		f.services[i].PreviousSpec = &prev
+		f.services[i].Spec = spec
+		f.services[i].Version.Index++
+		f.updated = append(f.updated, s.Spec.Name+" "+o.Rollback)
+		return swarm.ServiceUpdateResponse{}, nil
+	}
+	return swarm.ServiceUpdateResponse{}, errors.New("service " + id + " not found")
 }
 func (f *fakeAPI) TaskList(ctx context.Context, o swarm.TaskListOptions) ([]swarm.Task, error) {
 	f.mu.Lock()

@@ -83,6 +83,8 @@ type Job struct {
 	// PodMain is the main component of a job that is a pod ("": not a
 	// pod); its exit status is the job's.
 	PodMain string
+	// Stage is pre-deploy, post-deploy or "" (deployed with the rest).
+	Stage string
 }
 
 // jobFromService reads a job from its service; ok is false for services
@@ -100,6 +102,7 @@ func jobFromService(stack string, svc swarm.Service) (Job, bool) {
 		Hash:      labels[joblabel.Hash],
 		Schedule:  labels[joblabel.Schedule],
 		PodMain:   labels[joblabel.PodMain],
+		Stage:     labels[joblabel.Stage],
 	}
 	if j.Name == "" {
 		j.Name = strings.TrimPrefix(svc.Spec.Name, stack+"_")

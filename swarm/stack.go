@@ -23,6 +23,8 @@ type JobStatus struct {
 	JobRun
 	// Schedule is the cron schedule of a scheduled job.
 	Schedule string
+	// Stage is pre-deploy, post-deploy or "" (deployed with the rest).
+	Stage string
 	// Timeout is the job's timeout label (0: none).
 	Timeout time.Duration
 }
@@ -51,21 +53,21 @@ func (c *Client) List(ctx context.Context, stack string) ([]JobStatus, error) {
 		out = append(out, JobStatus{
 			JobRun: JobRun{Name: j.Name, Service: j.Service, Mode: j.Mode, State: ev.State, ExitCode: ev.ExitCode,
 				Err: ev.Err, Started: ev.Started, Finished: ev.Finished, Tasks: ev.Counts},
-			Schedule: j.Schedule, Timeout: j.Timeout,
+			Schedule: j.Schedule, Stage: j.Stage, Timeout: j.Timeout,
 		})
 	}
 	return out, nil
 }
 
-// PrintList writes jobs as a table: job, mode, state, exit code, started,
-// finished (relative to now), duration, tasks.
+// PrintList writes jobs as a table: job, mode, stage, state, exit code,
+// started, finished (relative to now), duration, tasks.
 func PrintList(w io.Writer, jobs []JobStatus) {
 	printList(w, jobs, time.Now())
 }
 
 func printList(w io.Writer, jobs []JobStatus, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tMODE\tSTATE\tEXIT\tSTARTED\tFINISHED\tDURATION\tTASKS\tERROR")
+	fmt.Fprintln(tw, "JOB\tMODE\tSTAGE\tSTATE\tEXIT\tSTARTED\tFINISHED\tDURATION\tTASKS\tERROR")
 	for _, j := range jobs {
 		dur := "-"
 		if !j.Started.IsZero() {
@@ -75,7 +77,11 @@ func printList(w io.Writer, jobs []JobStatus, now time.Time) {
 			}
 			dur = duration.Elapsed(end.Sub(j.Started))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Mode, j.State, exitText(j.ExitCode),
+		stage := j.Stage
+		if stage == "" {
+			stage = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Mode, stage, j.State, exitText(j.ExitCode),
 			ago(j.Started, now), ago(j.Finished, now), dur, taskText(j.Tasks), errText(j.Err, j.ExitCode))
 	}
 	tw.Flush()

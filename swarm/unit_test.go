@@ -244,14 +244,14 @@ func TestPrintList(t *testing.T) {
 	now := t0.Add(time.Hour)
 	var b bytes.Buffer
 	printList(&b, []JobStatus{
-		{JobRun: JobRun{Name: "migrate", Mode: joblabel.ModeRestartNone, State: StateCompleted, ExitCode: 0, Started: now.Add(-90 * time.Second), Finished: now.Add(-60 * time.Second), Tasks: TaskCounts{Completed: 1}}},
+		{JobRun: JobRun{Name: "migrate", Mode: joblabel.ModeRestartNone, State: StateCompleted, ExitCode: 0, Started: now.Add(-90 * time.Second), Finished: now.Add(-60 * time.Second), Tasks: TaskCounts{Completed: 1}}, Stage: joblabel.StagePreDeploy},
 		{JobRun: JobRun{Name: "backup", Mode: joblabel.ModeReplicatedJob, State: StateRunning, ExitCode: -1, Started: now.Add(-5 * time.Second), Tasks: TaskCounts{Completed: 1, Running: 1}}},
 		{JobRun: JobRun{Name: "nightly", Mode: joblabel.ModeRestartNone, State: StateScheduled, ExitCode: -1, Err: "scheduled (0 3 * * *), not run yet"}},
 	}, now)
-	want := `JOB      MODE            STATE      EXIT  STARTED    FINISHED   DURATION  TASKS                   ERROR
-migrate  restart-none    completed  0     1m30s ago  1m00s ago  30.0s     1 completed             
-backup   replicated-job  running    -     5.0s ago   -          5.0s      1 completed, 1 running  
-nightly  restart-none    scheduled  -     -          -          -         none                    scheduled (0 3 * * *), not run yet
+	want := `JOB      MODE            STAGE       STATE      EXIT  STARTED    FINISHED   DURATION  TASKS                   ERROR
+migrate  restart-none    pre-deploy  completed  0     1m30s ago  1m00s ago  30.0s     1 completed             
+backup   replicated-job  -           running    -     5.0s ago   -          5.0s      1 completed, 1 running  
+nightly  restart-none    -           scheduled  -     -          -          -         none                    scheduled (0 3 * * *), not run yet
 `
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)

@@ -7,6 +7,9 @@
 //	sleep DURATION  sleep for a Go duration ("2s")
 //	serve           sleep forever (a long-running, non-job service)
 //	env NAME...     print NAME=value for each variable
+//	touch PATH...   write a marker file at each PATH
+//	require PATH... exit 1 unless every PATH exists (an app that needs a
+//	                migration's marker)
 //	exit N          print a line to stdout and one to stderr, then exit N
 //
 // Steps run in order; without an exit step the program exits 0. With no
@@ -99,6 +102,21 @@ func run(step []string) {
 	case "env":
 		for _, name := range rest {
 			fmt.Printf("%s=%s\n", name, os.Getenv(name))
+		}
+	case "touch":
+		for _, p := range rest {
+			if err := os.WriteFile(p, []byte("ok\n"), 0o644); err != nil {
+				fail("touch: %v", err)
+			}
+			fmt.Printf("wrote %s\n", p)
+		}
+	case "require":
+		for _, p := range rest {
+			if _, err := os.Stat(p); err != nil {
+				fmt.Printf("marker %s missing: refusing to start\n", p)
+				os.Exit(1)
+			}
+			fmt.Printf("marker %s found\n", p)
 		}
 	case "exit":
 		code := 0
