@@ -167,6 +167,15 @@ else
 	echo "multi-node: SKIPPED: $why"
 fi
 
+# 9. Ordered deploys (x-jobs stage): their own suite, on their own images.
+echo
+echo "=== ordered deploys: scripts/e2e-stages.sh"
+if scripts/e2e-stages.sh "$bin" 2>&1 | sed 's/^/  /'; then
+	pass "ordered deploys (scripts/e2e-stages.sh)"
+else
+	fail "ordered deploys (scripts/e2e-stages.sh)"
+fi
+
 echo
 echo "e2e: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

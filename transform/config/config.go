@@ -24,13 +24,6 @@ const (
 	JobsKey    = "x-jobs"
 )
 
-// Job stages: when podtemplate deploy runs a job relative to the rest of
-// the stack (unset: with the rest, in no order).
-const (
-	StagePreDeploy  = "pre-deploy"
-	StagePostDeploy = "post-deploy"
-)
-
 // Pod is the x-podlike configuration of one service.
 type Pod struct {
 	Service     string
@@ -60,7 +53,7 @@ type Job struct {
 	Attempts    int
 	Timeout     string
 	Schedule    string
-	Stage       string // "", StagePreDeploy or StagePostDeploy
+	Stage       string // "", joblabel.StagePreDeploy or joblabel.StagePostDeploy
 	Templates   []*Source
 	Args        map[string]any
 
@@ -502,7 +495,7 @@ func (j *Job) decodeOptions() error {
 	}
 	if n, pos := opt("stage", "pre-deploy or post-deploy"); n != nil {
 		switch {
-		case n.Value != StagePreDeploy && n.Value != StagePostDeploy:
+		case n.Value != joblabel.StagePreDeploy && n.Value != joblabel.StagePostDeploy:
 			errs.Add(pos.Errorf("unknown job stage %q; expected pre-deploy or post-deploy", n.Value))
 		case j.Schedule != "":
 			errs.Add(pos.Errorf("stage %s cannot be combined with schedule: the scheduler, not the deploy, starts a scheduled job", n.Value))

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# End-to-end suite for ordered deploys (x-jobs stage) on a real Swarm:
+# a pre-deploy migration gates the rollout of an app that refuses to start
+# without the migration's marker; a post-deploy smoke test fails and the
+# app is rolled back (or not); an update Swarm pauses is reported, not
+# waited for forever; an unchanged stack runs no staged job again.
+# Usage: scripts/e2e-stages.sh [PODTEMPLATE_BINARY]. Run by scripts/e2e.sh.
+# Exits 0 (skipped) where no Docker daemon answers.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root/testdata/e2e/stages"
+work=$(mktemp -d)
+bin=${1:-}
+stack="ptstages$$"
+failures=0
+passes=0
+
+cleanup() {
+	docker stack rm "$stack" >/dev/null 2>&1 || true
+	# The stack's volume outlives it (as with docker stack rm); remove it
+	# once the last container using it is gone.
+	for _ in $(seq 1 60); do
+		docker volume rm "${stack}_data" >/dev/null 2>&1 && break
+		docker volume inspect "${stack}_data" >/dev/null 2>&1 || break
+		sleep 1
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! docker info >/dev/null 2>&1; then
+	echo "e2e-stages: SKIPPED: no Docker daemon answers (docker info failed)"
+	exit 0
+fi
+if [ -z "$bin" ]; then
+	bin="$work/podtemplate"
+	(cd "$root" && go build -o "$bin" ./cmd/podtemplate) || exit 1
+fi
+# v1 and v2 are one binary under two tags: an update is a change of image.
+"$root/scripts/e2e-image.sh" podtemplate-e2e-stages:v1 >/dev/null || { echo "e2e-stages: building the test image failed"; exit 1; }
+docker tag podtemplate-e2e-stages:v1 podtemplate-e2e-stages:v2 || exit 1
+
+pass() { echo "PASS: $1"; passes=$((passes + 1)); }
+fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
+
+# deploy_case NAME VERSION [ARGS...]: deploys the stack at VERSION.
+deploy_case() {
+	local name=$1 version=$2
+	shift 2
+	echo
+	echo "=== $name: VERSION=$version podtemplate deploy $*"
+	local t0=$SECONDS
+	VERSION=$version timeout 240 "$bin" deploy --resolve-image never "$@" "$stack" >"$work/out" 2>"$work/err"
+	code=$?
+	elapsed=$((SECONDS - t0))
+	sed 's/^/  | /' "$work/out" "$work/err"
+	echo "  exit $code after ${elapsed}s"
+}
+has() { grep -Eq -- "$1" "$work/out" "$work/err"; }
+image() { docker service inspect "${stack}_$1" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' 2>/dev/null; }
+tasks() { docker service ps -q "${stack}_$1" 2>/dev/null | wc -l; }
+# line NUMBER of the first match of PATTERN in the status output.
+line() { grep -En -- "$1" "$work/err" | head -1 | cut -d: -f1; }
+
+# 1. The migration runs to completion before the app is created; the app
+# finds its marker on its first start.
+deploy_case "ordered deploy, v1" v1 -c stack.yml
+migrated=$(line "job migrate: completed")
+created=$(line "Creating service ${stack}_app")
+applogs=$(docker service logs --raw "${stack}_app" 2>&1)
+if [ "$code" -eq 0 ] && [ -n "$migrated" ] && [ -n "$created" ] && [ "$migrated" -lt "$created" ] &&
+	has "smoke +\\| smoke test passed" && echo "$applogs" | grep -q "marker /data/migrated-v1 found" &&
+	! echo "$applogs" | grep -q missing && [ "$(tasks app)" -eq 1 ]; then
+	pass "pre-deploy job completes before the app starts; the app never saw a missing marker (1 task)"
+else
+	fail "ordered deploy v1 (migrated at line $migrated, app created at line $created, app tasks $(tasks app), app logs: $applogs)"
+fi
+
+echo
+echo "=== jobs ls $stack"
+"$bin" jobs ls "$stack" | tee "$work/ls" | sed 's/^/  | /'
+if grep -Eq "^migrate +restart-none +pre-deploy +completed" "$work/ls" && grep -Eq "^smoke +restart-none +post-deploy +completed" "$work/ls"; then
+	pass "jobs ls shows each job's stage"
+else
+	fail "jobs ls stage column"
+fi
+
+# 2. Redeploying the unchanged stack runs no staged job again.
+deploy_case "unchanged redeploy" v1 -c stack.yml
+if [ "$code" -eq 0 ] && has "migrate +completed \\(unchanged\\)" && has "smoke +completed \\(unchanged\\)" &&
+	! has "migrate +\\| migrating" && ! has "smoke +\\| smoke test" && [ "$(tasks migrate)" -eq 1 ] && [ "$(tasks smoke)" -eq 1 ]; then
+	pass "an unchanged redeploy runs no staged job again"
+else
+	fail "unchanged redeploy (migrate tasks $(tasks migrate), smoke tasks $(tasks smoke))"
+fi
+
+# 3. v2 with a failing migration: the deploy stops, the app stays on v1.
+deploy_case "v2, failing migration" v2 -c stack.yml -c failing-migration.yml
+if [ "$code" -ne 0 ] && has "pre-deploy +failed +job migrate failed" && has "migrate +\\| duplicate column" &&
+	! has "Updating service ${stack}_app" && [ "$(image app)" = "podtemplate-e2e-stages:v1" ] && [ "$(tasks app)" -eq 1 ]; then
+	pass "a failing pre-deploy job stops the deploy: exit $code, the app still runs v1"
+else
+	fail "failing migration (app image $(image app), app tasks $(tasks app))"
+fi
+
+# 4. v2 with a failing smoke test and --rollback-on-failure: back on v1.
+deploy_case "v2, failing post-deploy job, --rollback-on-failure" v2 -c stack.yml -c failing-smoke.yml --rollback-on-failure
+if [ "$code" -ne 0 ] && has "post-deploy +failed +job smoke failed" && has "smoke +\\| /health returned 500" &&
+	has "app +rollback +rolled back to podtemplate-e2e-stages:v1" && [ "$(image app)" = "podtemplate-e2e-stages:v1" ]; then
+	pass "a failing post-deploy job with --rollback-on-failure: exit $code, the app is back on v1"
+else
+	fail "rollback on failure (app image $(image app))"
+fi
+
+# 5. The same without the flag (and --rerun-unchanged, so the smoke test
+# runs again): the app stays on v2.
+deploy_case "v2, failing post-deploy job, no rollback" v2 -c stack.yml -c failing-smoke.yml --rerun-unchanged
+if [ "$code" -ne 0 ] && has "post-deploy +failed" && has "rollback +skipped" && has "smoke +\\| /health returned 500" &&
+	[ "$(image app)" = "podtemplate-e2e-stages:v2" ]; then
+	pass "a failing post-deploy job without --rollback-on-failure: exit $code, the app stays on v2"
+else
+	fail "no rollback (app image $(image app))"
+fi
+
+# 6. An update Swarm cannot converge: the new task exits at once and
+# update_config.failure_action is pause. Reported, not waited for.
+deploy_case "v2, an app that cannot start" v2 -c stack.yml -c crashing-app.yml --update-timeout 60s
+if [ "$code" -ne 0 ] && has "deploy +failed +app paused" && has "Swarm paused the update" && [ "$elapsed" -lt 90 ]; then
+	pass "an update Swarm paused is reported after ${elapsed}s, not waited for"
+else
+	fail "non-converging update (exit $code after ${elapsed}s)"
+fi
+
+echo
+echo "e2e-stages: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
