@@ -248,8 +248,8 @@ func TestE2ESuccessFailureAndRedeploy(t *testing.T) {
 	var tbl bytes.Buffer
 	PrintList(&tbl, list)
 	t.Logf("jobs ls:\n%s", tbl.String())
-	mustMatch(t, tbl.String(), `(?m)^fail\s+restart-none\s+failed\s+3\s`)
-	mustMatch(t, tbl.String(), `(?m)^ok\s+restart-none\s+completed\s+0\s`)
+	mustMatch(t, tbl.String(), `(?m)^fail\s+restart-none\s+-\s+failed\s+3\s`)
+	mustMatch(t, tbl.String(), `(?m)^ok\s+restart-none\s+-\s+completed\s+0\s`)
 	var logs bytes.Buffer
 	if err := c.Logs(ctx, stack, []string{"ok"}, &logs); err != nil {
 		t.Fatal(err)
