@@ -53,7 +53,7 @@ func runJobsList(ctx context.Context, a *app, opts *jobsListOptions) error {
 		doc := make([]jsonJob, 0, len(jobs))
 		for _, j := range jobs {
 			jj := newJSONJob(j.JobRun, now)
-			jj.Schedule, jj.TimeoutSeconds = j.Schedule, j.Timeout.Seconds()
+			jj.Schedule, jj.Stage, jj.TimeoutSeconds = j.Schedule, j.Stage, j.Timeout.Seconds()
 			doc = append(doc, jj)
 		}
 		return writeJSON(a.stdout, doc)

@@ -93,6 +93,7 @@ type jsonJob struct {
 	DurationSeconds float64    `json:"durationSeconds"`
 	Tasks           jsonTasks  `json:"tasks"`
 	Schedule        string     `json:"schedule,omitempty"`       // jobs ls
+	Stage           string     `json:"stage,omitempty"`          // jobs ls: pre-deploy, post-deploy
 	TimeoutSeconds  float64    `json:"timeoutSeconds,omitempty"` // jobs ls
 	Unchanged       bool       `json:"unchanged,omitempty"`      // report
 	Rerun           bool       `json:"rerun,omitempty"`          // report
