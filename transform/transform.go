@@ -82,7 +82,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	config.Strip(files)
+	removed := config.Strip(files)
 	merged := override.Files(load.Roots(files))
 	services, err := config.ServiceNames(files[0].Name, merged)
 	if err != nil {
@@ -107,7 +107,8 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	if outDir == "" {
 		outDir = opts.Cwd
 	}
-	out := emit.New(merged, opts.Format, emit.Options{InDir: files[0].Dir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate})
+	out := emit.New(merged, opts.Format, emit.Options{InDir: files[0].Dir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate},
+		&emit.Input{Text: files[0].Text, Root: files[0].Root, Removed: removed[0], Merged: len(files) > 1})
 	var built *assemble.Built
 	err = runTemplates(ctx, opts.TemplateTimeout, engine, func() (err error) {
 		built, err = assemble.Services(assemble.Stack{

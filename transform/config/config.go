@@ -129,10 +129,12 @@ func Collect(files []*load.File) (*Config, error) {
 	return c, nil
 }
 
-// Strip removes the extension fields from every file's tree. Aliases into
-// the removed fields are expanded first so they stay valid.
-func Strip(files []*load.File) {
-	for _, f := range files {
+// Strip removes the extension fields from every file's tree and returns
+// the entries removed, file by file. Aliases into the removed fields are
+// expanded first so they stay valid.
+func Strip(files []*load.File) [][]yamlx.Pair {
+	entries := make([][]yamlx.Pair, len(files))
+	for fi, f := range files {
 		var removed []*yaml.Node
 		if services := yamlx.Resolve(yamlx.Get(f.Root, "services")); services != nil && services.Kind == yaml.MappingNode {
 			for _, p := range yamlx.Pairs(services) {
@@ -141,15 +143,17 @@ func Strip(files []*load.File) {
 					continue
 				}
 				for _, key := range []string{PodlikeKey, JobsKey} {
-					if _, v := yamlx.GetKey(svc, key); v != nil {
+					if k, v := yamlx.GetKey(svc, key); v != nil {
 						removed = append(removed, v)
+						entries[fi] = append(entries[fi], yamlx.Pair{Key: k, Value: v})
 					}
 				}
 			}
 		}
 		for _, key := range []string{PodlikeKey, JobsKey} {
-			if _, v := yamlx.GetKey(f.Root, key); v != nil {
+			if k, v := yamlx.GetKey(f.Root, key); v != nil {
 				removed = append(removed, v)
+				entries[fi] = append(entries[fi], yamlx.Pair{Key: k, Value: v})
 			}
 		}
 		if f.Anchors {
@@ -167,6 +171,7 @@ func Strip(files []*load.File) {
 		yamlx.Delete(f.Root, PodlikeKey)
 		yamlx.Delete(f.Root, JobsKey)
 	}
+	return entries
 }
 
 // ExpandAliasesInto replaces every alias in root that points into one of the

@@ -28,7 +28,8 @@ type Options struct {
 
 // finish edits the output tree root (the top-level mapping) in place:
 // every service not yet finished by finishService, configs and secrets.
-func finish(root *yaml.Node, opts Options) {
+// It returns the scalars whose path it rebased.
+func finish(root *yaml.Node, opts Options) map[*yaml.Node]bool {
 	seen := map[*yaml.Node]bool{}
 	skip := func(n *yaml.Node) bool { return n.Tag == encodedTag }
 	clearMergeTags(root, skip)
@@ -47,6 +48,7 @@ func finish(root *yaml.Node, opts Options) {
 	if opts.EscapeDollars {
 		escape(root, false, map[*yaml.Node]bool{}, skip)
 	}
+	return seen
 }
 
 // finishService does what finish does for one service definition svc that
@@ -229,13 +231,28 @@ type Output struct {
 	opts   Options
 	format Format
 	// early says rebuilt services are encoded as they are built, so their
-	// nodes can be dropped: the YAML writer writes services entry by entry.
+	// nodes can be dropped: they are spliced into the input's text, or
+	// the YAML writer writes services entry by entry.
 	early bool
+	in    *Input
+	text  *text // in's text, when the output is spliced into it
+	lay   layout
 }
 
-// New prepares the output of the merged top-level mapping root.
-func New(root *yaml.Node, format Format, opts Options) *Output {
-	return &Output{opts: opts, format: format, early: format != JSON && encodesEntries(root)}
+// New prepares the output of the merged top-level mapping root. With in
+// (the first input file), YAML output keeps in's text wherever the
+// output did not change it.
+func New(root *yaml.Node, format Format, opts Options, in *Input) *Output {
+	o := &Output{opts: opts, format: format, in: in, lay: layout{services: 2}}
+	if format == JSON {
+		return o
+	}
+	if t, lay, ok := spliceable(in); ok {
+		o.text, o.lay, o.early = t, lay, true
+		return o
+	}
+	o.early = encodesEntries(root)
+	return o
 }
 
 // Service finishes one rebuilt service svc (not shared with the rest of
@@ -246,20 +263,81 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 	if !o.early {
 		return svc, nil
 	}
+	if o.text != nil {
+		// The comments above the key stay in the text.
+		k := *key
+		k.HeadComment, k.FootComment = "", ""
+		key = &k
+	}
 	var b bytes.Buffer
 	b.Grow(4096)
-	if err := codec.WriteIndented(&b, yamlx.Map(key, svc), 2); err != nil {
+	if err := codec.WriteStyled(&b, yamlx.Map(key, svc), o.lay.services, o.lay.style); err != nil {
 		return nil, err
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: b.String()}, nil
 }
 
-// Write finishes the rest of the tree (root, the body of doc) and encodes
-// the document.
+// Write finishes the rest of the tree (root, the body of doc) and writes
+// the document: spliced into the input's text where it can be, else
+// encoded whole.
 func (o *Output) Write(doc, root *yaml.Node) ([]byte, error) {
-	finish(root, o.opts)
+	rebased := finish(root, o.opts)
+	if o.text != nil {
+		if out, ok := splice(o.text, o.lay, o.in, root, rebased); ok {
+			return out, nil
+		}
+		if !encodesEntries(root) {
+			if err := decodeEncoded(root); err != nil {
+				return nil, err
+			}
+		} else if o.lay.services != 2 {
+			reindent(root, o.lay.services)
+		}
+	}
 	doc.Content[0] = root
 	return Encode(doc, o.format)
+}
+
+// decodeEncoded puts the nodes of encoded services back, for an encoder
+// that writes the tree whole.
+func decodeEncoded(root *yaml.Node) error {
+	services := yamlx.Get(root, "services")
+	if services == nil {
+		return nil
+	}
+	for i := 1; i < len(services.Content); i += 2 {
+		v := services.Content[i]
+		if v.Tag != encodedTag {
+			continue
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(v.Value), &doc); err != nil {
+			return err
+		}
+		entry := yamlx.Body(&doc)
+		if entry == nil || entry.Kind != yaml.MappingNode || len(entry.Content) != 2 {
+			return fmt.Errorf("an encoded service does not read back")
+		}
+		services.Content[i] = entry.Content[1]
+	}
+	return nil
+}
+
+// reindent moves encoded services written at indent under services to
+// the two spaces the encoder writes them at; their own nesting stays.
+func reindent(root *yaml.Node, indent int) {
+	for _, p := range yamlx.Pairs(yamlx.Get(root, "services")) {
+		if p.Value.Tag != encodedTag {
+			continue
+		}
+		lines := strings.SplitAfter(p.Value.Value, "\n")
+		for i, l := range lines {
+			if len(l) >= indent && strings.TrimLeft(l[:indent], " ") == "" {
+				lines[i] = "  " + l[indent:]
+			}
+		}
+		p.Value.Value = strings.Join(lines, "")
+	}
 }
 
 // encodeYAML writes the document. yaml.v3's emitter keeps every event of a

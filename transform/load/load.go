@@ -37,6 +37,7 @@ type File struct {
 	Dir  string     // absolute folder its relative paths resolve against
 	Root *yaml.Node // the top-level mapping
 	Doc  *yaml.Node // the document node holding Root (and its comments)
+	Text []byte     // the file's bytes, which the output keeps where it can
 	// Anchors is true when the file defines YAML anchors, so edits must
 	// keep aliases valid.
 	Anchors bool
@@ -97,6 +98,7 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 		if err != nil {
 			return nil, err
 		}
+		f.Text = data
 		if !opts.NoInterpolate {
 			if err := Interpolate(f, opts.Env, warn); err != nil {
 				return nil, err

@@ -112,7 +112,7 @@ func appendUnique(base *yaml.Node, items []*yaml.Node) *yaml.Node {
 	for _, it := range items {
 		dup := false
 		for _, have := range base.Content {
-			if equal(have, it) {
+			if yamlx.Equal(have, it) {
 				dup = true
 				break
 			}
@@ -224,27 +224,4 @@ func fileRefKey(n *yaml.Node) string {
 		return s
 	}
 	return n.Value
-}
-
-// equal reports whether two nodes hold the same YAML value.
-func equal(a, b *yaml.Node) bool {
-	a, b = yamlx.Resolve(a), yamlx.Resolve(b)
-	if a == nil || b == nil {
-		return a == b
-	}
-	if a.Kind != b.Kind {
-		return false
-	}
-	if a.Kind == yaml.ScalarNode {
-		return a.Value == b.Value && a.ShortTag() == b.ShortTag()
-	}
-	if len(a.Content) != len(b.Content) {
-		return false
-	}
-	for i := range a.Content {
-		if !equal(a.Content[i], b.Content[i]) {
-			return false
-		}
-	}
-	return true
 }

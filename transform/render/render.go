@@ -223,6 +223,11 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 	if body.Kind != yaml.MappingNode {
 		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %s; a template must render a YAML mapping", yamlx.KindName(body))}
 	}
+	if strings.Contains(out, "#") {
+		// A template's comments are its own: they must not leak into
+		// the services built from it.
+		yamlx.Walk(body, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
+	}
 	if strings.ContainsAny(out, "&*") || strings.Contains(out, "<<") {
 		// anchors, aliases or merge keys
 		if e := yamlx.CheckAliases(body); e != nil {

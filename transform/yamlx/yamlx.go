@@ -329,3 +329,27 @@ func Value(n *yaml.Node) (any, error) {
 	err := n.Decode(&v)
 	return v, err
 }
+
+// Equal reports whether two nodes hold the same YAML value (aliases
+// followed; styles, comments and positions ignored).
+func Equal(a, b *yaml.Node) bool {
+	a, b = Resolve(a), Resolve(b)
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Kind == yaml.ScalarNode {
+		return a.Value == b.Value && a.ShortTag() == b.ShortTag()
+	}
+	if len(a.Content) != len(b.Content) {
+		return false
+	}
+	for i := range a.Content {
+		if !Equal(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
+}

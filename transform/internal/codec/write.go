@@ -24,14 +24,39 @@ func Write(b *bytes.Buffer, n *yaml.Node) error {
 // WriteIndented is Write with every line indented by indent spaces, as a
 // block nested that deep (a service under services:).
 func WriteIndented(b *bytes.Buffer, n *yaml.Node, indent int) error {
+	return WriteStyled(b, n, indent, Style{})
+}
+
+// Style is the layout of a block document: how far a nested mapping is
+// indented, and how far a sequence under a mapping key (0: the dashes at
+// the key's column). The zero Style is yaml.v3's, two and two.
+type Style struct {
+	Indent    int
+	SeqIndent int
+}
+
+func (st Style) orDefault() Style {
+	if st.Indent <= 0 {
+		return Style{Indent: 2, SeqIndent: 2}
+	}
+	if st.SeqIndent < 0 {
+		st.SeqIndent = st.Indent
+	}
+	return st
+}
+
+// WriteStyled is WriteIndented in layout st. Where n holds something the
+// writer does not handle, yaml.v3 writes it with st's mapping indent.
+func WriteStyled(b *bytes.Buffer, n *yaml.Node, indent int, st Style) error {
+	st = st.orDefault()
 	if supported(n) {
-		w := writer{b: b}
+		w := writer{b: b, step: st.Indent, seq: st.SeqIndent}
 		w.node(n, indent, false)
 		return nil
 	}
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
-	enc.SetIndent(2)
+	enc.SetIndent(st.Indent)
 	if err := enc.Encode(n); err != nil {
 		return err
 	}
@@ -89,7 +114,22 @@ func hasComments(n *yaml.Node) bool {
 	return false
 }
 
-type writer struct{ b *bytes.Buffer }
+type writer struct {
+	b         *bytes.Buffer
+	step, seq int // Style.Indent, Style.SeqIndent
+}
+
+// Scalar is n written as a scalar token in layout st: in its style when
+// that style can hold it (see writer.scalar), a literal block's lines
+// indented one step below indent. inFlow says the token stands inside a
+// flow collection.
+func Scalar(n *yaml.Node, inFlow bool, indent int, st Style) string {
+	st = st.orDefault()
+	var b bytes.Buffer
+	w := writer{b: &b, step: st.Indent, seq: st.SeqIndent}
+	w.scalar(n, inFlow, indent)
+	return b.String()
+}
 
 func (w *writer) indent(n int) {
 	for i := 0; i < n; i++ {
@@ -148,7 +188,11 @@ func (w *writer) value(k, v *yaml.Node, indent int) {
 	case block:
 		w.lineComment(k)
 		w.b.WriteByte('\n')
-		w.node(v, indent+2, false)
+		if v.Kind == yaml.SequenceNode {
+			w.node(v, indent+w.seq, false)
+		} else {
+			w.node(v, indent+w.step, false)
+		}
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!null" && v.Value == "":
 		w.lineComment(v)
 		w.b.WriteByte('\n')
@@ -275,7 +319,7 @@ func (w *writer) literal(v string, indent int, comment string) {
 	for _, line := range strings.Split(body, "\n") {
 		w.b.WriteByte('\n')
 		if line != "" {
-			w.indent(indent + 2)
+			w.indent(indent + w.step)
 			w.b.WriteString(line)
 		}
 	}
