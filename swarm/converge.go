@@ -229,6 +229,9 @@ func evalConvergence(svc swarm.Service, before *swarm.UpdateStatus, tasks []swar
 	}
 	if us != nil {
 		msg := strings.TrimSpace(us.Message)
+		if _, _, failed, lastErr := taskTally(svc, tasks, nodes); failed > 0 && lastErr != "" {
+			msg += " (last task error: " + lastErr + ")"
+		}
 		switch us.State {
 		case swarm.UpdateStatePaused:
 			return convState{final: true, state: ServicePaused, err: "Swarm paused the update: " + msg}

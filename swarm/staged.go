@@ -277,7 +277,7 @@ func (c *Client) DeployStaged(ctx context.Context, stack *StagedStack, opts Stag
 	}
 	switch {
 	case !opts.RollbackOnFailure:
-		detail := "not requested (--rollback-on-failure): the updated services stay updated"
+		detail := "not requested (--rollback-on-failure): the services stay as deployed"
 		if len(changed) == 0 {
 			detail = "not requested; no service was created or updated"
 		}
