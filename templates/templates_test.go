@@ -444,7 +444,7 @@ func TestEveryTemplateRendersAMapping(t *testing.T) {
 func TestController(t *testing.T) {
 	m, _, _ := render(t, "controller", service(8080), nil)
 	c := component(t, m, "pod")
-	if c["image"] != "rycus86/podlike:0.5.1" || c["command"] != "-logs" {
+	if c["image"] != "rycus86/podlike:0.5.1" || c["command"] != "-logs -ipc=false" {
 		t.Errorf("defaults: %v", c)
 	}
 	if vols := c["volumes"].([]any); len(vols) != 1 || vols[0] != "/var/run/docker.sock:/var/run/docker.sock:ro" {
@@ -455,15 +455,15 @@ func TestController(t *testing.T) {
 		"ControllerPids": false, "ControllerVolumes": "false", "DockerSocket": "/run/docker.sock",
 	})
 	c = component(t, m, "pod")
-	if c["image"] != "mirror/podlike:0.5.1" || c["command"] != "-pull -pids=false -volumes=false" {
+	if c["image"] != "mirror/podlike:0.5.1" || c["command"] != "-pull -pids=false -ipc=false -volumes=false" {
 		t.Errorf("custom: %v", c)
 	}
 	if c["volumes"].([]any)[0] != "/run/docker.sock:/var/run/docker.sock:ro" {
 		t.Errorf("socket: %v", c["volumes"])
 	}
-	m, _, _ = render(t, "controller", service(), map[string]any{"ControllerLogs": false})
-	if _, ok := component(t, m, "pod")["command"]; ok {
-		t.Errorf("no flags should mean no command: %v", m)
+	m, _, _ = render(t, "controller", service(), map[string]any{"ControllerLogs": false, "ControllerIPC": true})
+	if cmd, ok := component(t, m, "pod")["command"].([]any); !ok || len(cmd) != 0 {
+		t.Errorf("no flags should mean an empty command (podlike's own defaults): %v", m)
 	}
 }
 

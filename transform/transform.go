@@ -113,6 +113,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	err = runTemplates(ctx, opts.TemplateTimeout, engine, func() (err error) {
 		built, err = assemble.Services(assemble.Stack{
 			Root: merged, Config: cfg, Project: project, Typed: typed, Engine: engine, ControllerImage: opts.ControllerImage,
+			Dir: files[0].Dir, Env: in.Env,
 			// Only one file can hold aliases: several are flattened when merged.
 			Shared: len(files) == 1 && files[0].Anchors,
 		}, out.Service)

@@ -48,7 +48,9 @@ func JobService(svc *yaml.Node, job *config.Job, r *Renderer) (*yaml.Node, error
 
 // ApplyJob makes svc a job: mode, replicas, restart policy, the swarm-cronjob
 // labels for a schedule, and the job labels with the definition's hash.
-func ApplyJob(svc *yaml.Node, job *config.Job) error {
+// podMain names the main component of a job that is a pod ("" otherwise):
+// its exit status is the job's.
+func ApplyJob(svc *yaml.Node, job *config.Job, podMain string) error {
 	deploy := yamlx.Resolve(yamlx.Get(svc, "deploy"))
 	if deploy == nil || yamlx.IsNull(deploy) {
 		deploy = yamlx.Map()
@@ -106,6 +108,9 @@ func ApplyJob(svc *yaml.Node, job *config.Job) error {
 	}
 	if job.Stage != "" {
 		yamlx.Set(labels, joblabel.Stage, yamlx.Str(job.Stage))
+	}
+	if podMain != "" {
+		yamlx.Set(labels, joblabel.PodMain, yamlx.Str(podMain))
 	}
 	if job.Schedule != "" {
 		yamlx.Set(labels, joblabel.Schedule, yamlx.Str(job.Schedule))

@@ -28,12 +28,18 @@ const MainComponent = "app"
 // DockerSocket is the volume every controller needs to manage its components.
 const DockerSocket = "/var/run/docker.sock:/var/run/docker.sock:ro"
 
-// controllerKeys are the service keys copied to the controller.
+// DefaultControllerCommand starts podlike's controller with component
+// logs and without IPC sharing: Docker Engine 20.10 and later give
+// containers a private IPC namespace, which components cannot join, and a
+// Swarm service cannot ask for another (see docs/migrating-from-podlike.md).
+const DefaultControllerCommand = "-logs -ipc=false"
+
+// controllerKeys are the service keys copied to the controller (list A):
+// those that describe the Swarm task. Keys that describe the process go to
+// the main component only; on the controller they break it.
 var controllerKeys = []string{"configs", "credential_spec", "deploy", "dns", "dns_search", "domainname",
-	"entrypoint", "env_file", "environment", "expose", "extra_hosts", "healthcheck", "hostname",
-	"ipc", "isolation", "labels", "logging", "mac_address", "networks", "pid", "ports",
-	"privileged", "read_only", "secrets", "shm_size", "stdin_open", "stop_grace_period",
-	"tmpfs", "tty", "ulimits", "user", "volumes", "working_dir"}
+	"expose", "extra_hosts", "hostname", "isolation", "labels", "logging", "mac_address", "networks",
+	"pid", "ports", "secrets", "stop_grace_period", "volumes"}
 
 // mainComponentKeys are the service keys copied to the main component.
 var mainComponentKeys = []string{"blkio_config", "cap_add", "cap_drop", "command", "cpu_count", "cpu_percent",
@@ -121,10 +127,30 @@ type PodInput struct {
 	Pod             *config.Pod
 	R               *Renderer
 	ControllerImage string
+	// Dir is the folder relative paths of the service are resolved
+	// against (the first stack file's, as docker stack deploy does).
+	Dir string
+	// Lookup gives the deploying environment's variables, for component
+	// variables without a value.
+	Lookup func(string) (string, bool)
+	// Volumes is the stack's top-level volumes mapping (read only).
+	Volumes *yaml.Node
+}
+
+// BuiltPod is a pod's controller service and what the stack around it
+// must know.
+type BuiltPod struct {
+	// Controller replaces the service.
+	Controller *yaml.Node
+	// Main is the main component's name.
+	Main string
+	// VolumeRefs names the top-level volumes with an explicit name that
+	// components use: each needs the podlike volume-ref label.
+	VolumeRefs []string
 }
 
 // BuildPod returns the controller service that replaces the service.
-func BuildPod(in PodInput) (*yaml.Node, error) {
+func BuildPod(in PodInput) (*BuiltPod, error) {
 	svc, p, r := in.Service, in.Pod, in.R
 	var ctrl *yaml.Node
 	for _, src := range p.Pod {
@@ -137,7 +163,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		}
 	}
 	if ctrl == nil {
-		ctrl = yamlx.Map(yamlx.Str("command"), yamlx.Str("-logs"))
+		ctrl = yamlx.Map()
 	}
 	ctrl.Style &^= yaml.FlowStyle
 	copyKeys(ctrl, svc, controllerKeys)
@@ -154,6 +180,16 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		}
 		ctrl.Content = append([]*yaml.Node{yamlx.Str("image"), yamlx.Str(image)}, ctrl.Content...)
 	}
+	if yamlx.Get(ctrl, "command") == nil {
+		at := 0
+		for i := 0; i+1 < len(ctrl.Content); i += 2 {
+			if ctrl.Content[i].Value == "image" {
+				at = i + 2
+			}
+		}
+		cmd := []*yaml.Node{yamlx.Str("command"), yamlx.Str(DefaultControllerCommand)}
+		ctrl.Content = append(ctrl.Content[:at], append(cmd, ctrl.Content[at:]...)...)
+	}
 	if err := addSocket(ctrl); err != nil {
 		return nil, &diag.Error{Service: in.Name, Msg: err.Error()}
 	}
@@ -162,6 +198,7 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	mainName := order[0]
 	inits, initSrcs, err := initComponents(in)
 	if err != nil {
 		return nil, err
@@ -169,6 +206,23 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 	copies, copyOrder, err := copyLists(in, comps)
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range order {
+		c, err := in.finish(owners[name], name, comps[name])
+		if err != nil {
+			return nil, err
+		}
+		comps[name] = c
+	}
+	for _, name := range order[1:] {
+		if img, _ := yamlx.Scalar(yamlx.Get(comps[name], "image")); img == "" {
+			return nil, r.errorf(owners[name], "component %q has no image", name)
+		}
+	}
+	for i, c := range inits {
+		if img, _ := yamlx.Scalar(yamlx.Get(c, "image")); img == "" {
+			return nil, r.errorf(initSrcs[i], "init component %d has no image", i+1)
+		}
 	}
 	for _, name := range order {
 		if err := checkDependsOn(comps[name]); err != nil {
@@ -209,7 +263,11 @@ func BuildPod(in PodInput) (*yaml.Node, error) {
 		}
 	}
 	yamlx.Set(ctrl, "labels", labels)
-	return ctrl, nil
+	refs, err := attachVolumes(in, ctrl, comps, order, inits)
+	if err != nil {
+		return nil, err
+	}
+	return &BuiltPod{Controller: ctrl, Main: mainName, VolumeRefs: refs}, nil
 }
 
 // setLabel stores v as the YAML text of label key.
@@ -291,12 +349,24 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 			mainName = name
 			owners[name] = src
 		}
+		if v, err = in.prepare(src, name, v); err != nil {
+			return nil, nil, nil, err
+		}
 		main = merge.Into(main, v)
 	}
 	if main == nil {
 		main = yamlx.Map()
 	}
-	copyKeys(main, in.Service, mainComponentKeys)
+	fromService := yamlx.Map()
+	copyKeys(fromService, in.Service, mainComponentKeys)
+	fromService, err := in.prepare(nil, mainName, fromService)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	copyKeys(main, fromService, mainComponentKeys)
+	if img, _ := yamlx.Scalar(yamlx.Get(main, "image")); img == "" {
+		return nil, nil, nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("main component %q has no image: neither the service nor a transformer template sets one", mainName)}
+	}
 	comps := map[string]*yaml.Node{mainName: main}
 	order := []string{mainName}
 	for _, src := range in.Pod.Templates {
@@ -312,6 +382,9 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 			}
 			if name == mainName {
 				return nil, nil, nil, r.errorf(src, "component %q has the name of the main component; rename it (two components of one pod cannot share a name)", name)
+			}
+			if v, err = in.prepare(src, name, v); err != nil {
+				return nil, nil, nil, err
 			}
 			if have, ok := comps[name]; ok {
 				comps[name] = merge.Into(have, v)
@@ -331,11 +404,18 @@ func initComponents(in PodInput) ([]*yaml.Node, []*config.Source, error) {
 	var out []*yaml.Node
 	var srcs []*config.Source
 	for _, src := range in.Pod.Init {
-		_, v, ok, err := in.R.oneRoot(src, "init")
+		name, v, ok, err := in.R.oneRoot(src, "init")
 		if err != nil {
 			return nil, nil, err
 		}
 		if ok {
+			label := fmt.Sprintf("#%d (%s)", len(out)+1, name)
+			if v, err = in.prepare(src, label, v); err != nil {
+				return nil, nil, err
+			}
+			if v, err = in.finish(src, label, v); err != nil {
+				return nil, nil, err
+			}
 			out = append(out, v)
 			srcs = append(srcs, src)
 		}

@@ -28,6 +28,11 @@ type Stack struct {
 	Typed           map[string]types.ServiceConfig // .Service of each pod and job
 	Engine          *render.Engine
 	ControllerImage string
+	// Dir is the folder the services' relative paths resolve against.
+	Dir string
+	// Env is the deploying environment (variables without a value in a
+	// component take their value from it).
+	Env map[string]string
 }
 
 // Finish receives each built service (key is its name's node) in the
@@ -81,6 +86,7 @@ func Services(s Stack, finish Finish) (*Built, error) {
 	}
 
 	built := make([]*yaml.Node, len(names))
+	refs := make([][]string, len(names))
 	errs := make([]error, len(names))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -100,7 +106,8 @@ func Services(s Stack, finish Finish) (*Built, error) {
 				if inTree {
 					key, orig = services.Content[j-1], services.Content[j]
 				}
-				svc, err := s.service(name, orig)
+				svc, volumeRefs, err := s.service(name, orig)
+				refs[i] = volumeRefs
 				if err == nil && finish != nil {
 					svc, err = finish(key, svc)
 				}
@@ -116,11 +123,13 @@ func Services(s Stack, finish Finish) (*Built, error) {
 	wg.Wait()
 	var list diag.List
 	out := &Built{}
+	var volumeRefs []string
 	for i, name := range names {
 		if errs[i] != nil {
 			list.Add(errs[i])
 			continue
 		}
+		volumeRefs = append(volumeRefs, refs[i]...)
 		if _, ok := index[name]; !ok {
 			services.Content = append(services.Content, yamlx.Str(name), built[i])
 		}
@@ -134,12 +143,14 @@ func Services(s Stack, finish Finish) (*Built, error) {
 	if err := list.Err(); err != nil {
 		return nil, err
 	}
+	LabelVolumeRefs(s.Root, volumeRefs)
 	return out, nil
 }
 
 // service builds one pod or job service from orig, its node in the merged
-// tree, which the build may take over: the service is replaced.
-func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, error) {
+// tree, which the build may take over: the service is replaced. It also
+// returns the top-level volumes that need podlike's volume-ref label.
+func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, []string, error) {
 	svc := orig
 	if s.Shared {
 		svc = yamlx.Flatten(orig)
@@ -147,7 +158,7 @@ func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, error) {
 	if svc == nil || yamlx.IsNull(svc) {
 		svc = nil
 	} else if svc.Kind != yaml.MappingNode {
-		return nil, &diag.Error{Service: name, Msg: fmt.Sprintf("the service is %s; expected a mapping", yamlx.KindName(svc))}
+		return nil, nil, &diag.Error{Service: name, Msg: fmt.Sprintf("the service is %s; expected a mapping", yamlx.KindName(svc))}
 	}
 	typed := s.Typed[name]
 	if typed.Name == "" {
@@ -161,24 +172,32 @@ func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, error) {
 		r := &Renderer{Engine: s.Engine, Svc: name, Data: map[string]any{"Service": typed, "Args": job.Args, "Project": s.Project, "Job": jobView}}
 		var err error
 		if svc, err = JobService(svc, job, r); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
+	var podMain string
+	var volumeRefs []string
 	if pod != nil {
 		if svc == nil {
 			svc = yamlx.Map()
 		}
 		r := &Renderer{Engine: s.Engine, Svc: name, Data: map[string]any{"Service": typed, "Args": pod.Args, "Project": s.Project, "Job": jobView}}
-		var err error
-		svc, err = BuildPod(PodInput{Name: name, Service: svc, Pod: pod, R: r, ControllerImage: s.ControllerImage})
+		built, err := BuildPod(PodInput{Name: name, Service: svc, Pod: pod, R: r, ControllerImage: s.ControllerImage,
+			Dir: s.Dir, Lookup: s.lookup, Volumes: yamlx.Get(s.Root, "volumes")})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		svc, podMain, volumeRefs = built.Controller, built.Main, built.VolumeRefs
 	}
 	if job != nil {
-		if err := ApplyJob(svc, job); err != nil {
-			return nil, err
+		if err := ApplyJob(svc, job, podMain); err != nil {
+			return nil, nil, err
 		}
 	}
-	return svc, nil
+	return svc, volumeRefs, nil
+}
+
+func (s Stack) lookup(name string) (string, bool) {
+	v, ok := s.Env[name]
+	return v, ok
 }

@@ -1,0 +1,860 @@
+package assemble
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/pkg/kvfile"
+	units "github.com/docker/go-units"
+	"github.com/podtemplate/podtemplate/transform/config"
+	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// shape is the form podlike's controller (0.5.1) decodes a component key
+// into. It decodes each component with yaml.v2's UnmarshalStrict, so a key
+// it does not know, or a value of another shape, stops it at start-up and
+// Swarm restarts the task forever (see PODLIKE.md).
+type shape int
+
+const (
+	shapeString      shape = iota // scalar, written as a string
+	shapeCommand                  // string, or list of strings
+	shapeStringMap                // mapping of string values, or list of strings
+	shapeStorageOpt               // mapping of string values only
+	shapeEnvironment              // mapping of string values, or list of KEY=VALUE
+	shapeEnvFile                  // inlined into environment at render time
+	shapeVolumes                  // list of strings or mappings; binds absolute
+	shapeBool                     // true or false
+	shapeDuration                 // Go duration string
+	shapeHealthcheck              // test, interval, timeout, start_period, retries, disable
+	shapeInt                      // integer
+	shapeNumber                   // integer or decimal
+	shapeBytes                    // integer bytes ("512m" converted)
+	shapeStringList               // list of strings
+	shapeUlimits                  // name: int or {soft: int, hard: int}
+	shapeLogging                  // {driver: string, options: {string: string}}
+	shapeBlkio                    // weight and device lists
+	shapeDependsOn                // list of names or name: {condition: ...}
+	shapeTmpfs                    // mapping path: options
+)
+
+// componentKeys are the keys podlike's controller reads in a component,
+// with the shape it decodes each into.
+var componentKeys = map[string]shape{
+	"image": shapeString, "working_dir": shapeString, "stop_signal": shapeString, "user": shapeString,
+	"runtime": shapeString, "userns_mode": shapeString, "isolation": shapeString, "cpuset": shapeString,
+	"mem_limit": shapeString, "memswap_limit": shapeString, "shm_size": shapeString,
+	"entrypoint": shapeCommand, "command": shapeCommand,
+	"environment": shapeEnvironment, "env_file": shapeEnvFile,
+	"labels": shapeStringMap, "sysctls": shapeStringMap, "storage_opt": shapeStorageOpt, "tmpfs": shapeTmpfs,
+	"volumes":    shapeVolumes,
+	"privileged": shapeBool, "read_only": shapeBool, "stdin_open": shapeBool, "tty": shapeBool, "oom_kill_disable": shapeBool,
+	"stop_grace_period": shapeDuration,
+	"healthcheck":       shapeHealthcheck,
+	"oom_score_adj":     shapeInt, "cpu_shares": shapeInt, "cpu_period": shapeInt, "cpu_quota": shapeInt,
+	"cpu_rt_period": shapeInt, "cpu_rt_runtime": shapeInt, "cpu_count": shapeInt, "cpu_percent": shapeInt,
+	"pids_limit": shapeInt, "mem_swappiness": shapeInt,
+	"cpus":            shapeNumber,
+	"mem_reservation": shapeBytes,
+	"cap_add":         shapeStringList, "cap_drop": shapeStringList, "group_add": shapeStringList,
+	"security_opt": shapeStringList, "devices": shapeStringList, "device_cgroup_rules": shapeStringList,
+	"ulimits":      shapeUlimits,
+	"logging":      shapeLogging,
+	"blkio_config": shapeBlkio,
+	"depends_on":   shapeDependsOn,
+}
+
+// serviceOnly explains, for keys a component cannot have, where they
+// belong instead.
+var serviceOnly = map[string]string{
+	"ports":          "the controller owns the pod's network; set ports on the service",
+	"expose":         "the controller owns the pod's network; set expose on the service",
+	"networks":       "components join the controller's network; set networks on the service",
+	"hostname":       "components share the controller's hostname; set hostname on the service",
+	"extra_hosts":    "components share the controller's network; set extra_hosts on the service",
+	"dns":            "components share the controller's network; set dns on the service",
+	"dns_search":     "components share the controller's network; set dns_search on the service",
+	"restart":        "the controller stops the pod when a component exits; Swarm restarts the task (deploy.restart_policy on the service)",
+	"deploy":         "Swarm settings belong to the service",
+	"secrets":        "secrets are mounted on the service's task; set them on the service",
+	"configs":        "configs are mounted on the service's task; set them on the service",
+	"container_name": "the controller names the component containers",
+}
+
+// componentEnv is what normalising needs besides the component: the
+// folder relative paths are resolved against and the environment that
+// fills variables without a value (as docker stack deploy fills them).
+type componentEnv struct {
+	dir    string
+	lookup func(string) (string, bool)
+}
+
+// checkKeys rejects the keys podlike's controller does not read.
+func checkKeys(comp *yaml.Node) error {
+	for _, kv := range yamlx.Pairs(comp) {
+		key := kv.Key.Value
+		if _, known := componentKeys[key]; known {
+			continue
+		}
+		msg := fmt.Sprintf("key %q is not one podlike's controller accepts in a component (it would stop at start-up)", key)
+		if why, ok := serviceOnly[key]; ok {
+			msg += ": " + why
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	return nil
+}
+
+// absolutePaths rewrites the relative bind sources and env_file paths of
+// one template's component (or the service's keys) against dir, before
+// templates from different folders merge. It returns a new mapping where
+// something changed.
+func absolutePaths(comp *yaml.Node, dir string) (*yaml.Node, error) {
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: comp.Style}
+	for _, kv := range yamlx.Pairs(comp) {
+		v := yamlx.Resolve(kv.Value)
+		switch kv.Key.Value {
+		case "volumes":
+			if !yamlx.IsNull(v) {
+				nv, err := volumes(v, dir)
+				if err != nil {
+					return nil, fmt.Errorf("volumes %w", err)
+				}
+				v = nv
+			}
+		case "env_file":
+			if !yamlx.IsNull(v) {
+				nv, err := envFilePaths(v, dir)
+				if err != nil {
+					return nil, fmt.Errorf("env_file %w", err)
+				}
+				v = nv
+			}
+		}
+		out.Content = append(out.Content, kv.Key, v)
+	}
+	return out, nil
+}
+
+// envFilePaths makes env_file paths absolute, as a list.
+func envFilePaths(v *yaml.Node, dir string) (*yaml.Node, error) {
+	var items []*yaml.Node
+	switch v.Kind {
+	case yaml.ScalarNode:
+		items = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		items = v.Content
+	default:
+		return nil, fmt.Errorf("is %s; expected a path or a list of paths", yamlx.KindName(v))
+	}
+	out := yamlx.Seq()
+	for i, it := range items {
+		p, ok := yamlx.Scalar(it)
+		if !ok {
+			return nil, fmt.Errorf("item %d is %s; expected a path", i+1, yamlx.KindName(it))
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		out.Content = append(out.Content, yamlx.Str(p))
+	}
+	return out, nil
+}
+
+// normalise brings a merged component into the shapes podlike's
+// controller accepts, and inlines its env files. It returns a new mapping
+// (the input's nodes may be shared with the controller or other
+// components, so changed values are new nodes); an error names the key
+// and says what was expected.
+func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
+	if err := checkKeys(comp); err != nil {
+		return nil, err
+	}
+	out := yamlx.Map()
+	var envFiles *yaml.Node
+	for _, kv := range yamlx.Pairs(comp) {
+		key := kv.Key.Value
+		sh := componentKeys[key]
+		v := yamlx.Resolve(kv.Value)
+		if yamlx.IsNull(v) {
+			continue // as if unset; yaml.v2 leaves the field empty too
+		}
+		if sh == shapeEnvFile {
+			envFiles = v
+			continue
+		}
+		nv, err := normaliseValue(sh, v, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", key, err)
+		}
+		yamlx.Set(out, key, nv)
+	}
+	if envFiles != nil {
+		merged, err := inlineEnvFiles(envFiles, yamlx.Get(out, "environment"), env)
+		if err != nil {
+			return nil, fmt.Errorf("env_file: %w", err)
+		}
+		yamlx.Set(out, "environment", merged)
+	}
+	return out, nil
+}
+
+func normaliseValue(sh shape, v *yaml.Node, env componentEnv) (*yaml.Node, error) {
+	switch sh {
+	case shapeString:
+		return scalarString(v)
+	case shapeCommand:
+		if v.Kind == yaml.ScalarNode {
+			return scalarString(v)
+		}
+		return stringList(v)
+	case shapeStringMap:
+		if v.Kind == yaml.SequenceNode {
+			return stringList(v)
+		}
+		return stringMap(v)
+	case shapeStorageOpt:
+		return stringMap(v)
+	case shapeEnvironment:
+		return environment(v, env)
+	case shapeVolumes:
+		return volumes(v, env.dir)
+	case shapeBool:
+		return boolean(v)
+	case shapeDuration:
+		return duration(v)
+	case shapeHealthcheck:
+		return healthcheck(v)
+	case shapeInt:
+		return integer(v)
+	case shapeNumber:
+		return number(v)
+	case shapeBytes:
+		return bytesInt(v)
+	case shapeStringList:
+		return stringList(v)
+	case shapeUlimits:
+		return ulimits(v)
+	case shapeLogging:
+		return logging(v)
+	case shapeBlkio:
+		return blkio(v)
+	case shapeDependsOn:
+		return v, nil // checked by checkDependsOn
+	case shapeTmpfs:
+		return tmpfs(v)
+	}
+	return v, nil
+}
+
+func scalarString(v *yaml.Node) (*yaml.Node, error) {
+	s, ok := yamlx.Scalar(v)
+	if !ok {
+		return nil, fmt.Errorf("is %s; expected a string", yamlx.KindName(v))
+	}
+	if v.ShortTag() == "!!str" {
+		return v, nil
+	}
+	return yamlx.Str(s), nil
+}
+
+func stringList(v *yaml.Node) (*yaml.Node, error) {
+	if v.Kind == yaml.ScalarNode {
+		// A single string where a list is expected: the list of it.
+		s, err := scalarString(v)
+		if err != nil {
+			return nil, err
+		}
+		return yamlx.Seq(s), nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("is %s; expected a list of strings", yamlx.KindName(v))
+	}
+	out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: v.Style}
+	for i, it := range v.Content {
+		s, err := scalarString(yamlx.Resolve(it))
+		if err != nil {
+			return nil, fmt.Errorf("item %d %w", i+1, err)
+		}
+		out.Content = append(out.Content, s)
+	}
+	return out, nil
+}
+
+func stringMap(v *yaml.Node) (*yaml.Node, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s; expected a mapping of strings", yamlx.KindName(v))
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: v.Style}
+	for _, kv := range yamlx.Pairs(v) {
+		val := yamlx.Resolve(kv.Value)
+		if yamlx.IsNull(val) {
+			val = yamlx.Str("")
+		}
+		s, err := scalarString(val)
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
+		}
+		out.Content = append(out.Content, yamlx.Str(kv.Key.Value), s)
+	}
+	return out, nil
+}
+
+// environment writes every value as a string. A variable without a value
+// takes the deploying environment's, and is left out where that is unset,
+// as docker stack deploy does for services; the controller would set it
+// to the empty string.
+func environment(v *yaml.Node, env componentEnv) (*yaml.Node, error) {
+	switch v.Kind {
+	case yaml.SequenceNode:
+		out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: v.Style}
+		for i, it := range v.Content {
+			s, ok := yamlx.Scalar(it)
+			if !ok {
+				return nil, fmt.Errorf("item %d is %s; expected KEY=VALUE", i+1, yamlx.KindName(it))
+			}
+			if !strings.Contains(s, "=") {
+				val, found := env.lookup(s)
+				if !found {
+					continue
+				}
+				s += "=" + val
+			}
+			out.Content = append(out.Content, yamlx.Str(s))
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: v.Style}
+		for _, kv := range yamlx.Pairs(v) {
+			val := yamlx.Resolve(kv.Value)
+			if yamlx.IsNull(val) {
+				s, found := env.lookup(kv.Key.Value)
+				if !found {
+					continue
+				}
+				out.Content = append(out.Content, yamlx.Str(kv.Key.Value), yamlx.Str(s))
+				continue
+			}
+			s, err := scalarString(val)
+			if err != nil {
+				return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
+			}
+			out.Content = append(out.Content, yamlx.Str(kv.Key.Value), s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("is %s; expected a mapping or a list of KEY=VALUE", yamlx.KindName(v))
+}
+
+// inlineEnvFiles reads the env files (relative to env.dir) as docker
+// stack deploy reads them and merges their variables under environment,
+// whose own values win. The controller would read the paths inside its
+// own container, where they do not exist.
+func inlineEnvFiles(files, environ *yaml.Node, env componentEnv) (*yaml.Node, error) {
+	var paths []string
+	switch files.Kind {
+	case yaml.ScalarNode:
+		paths = []string{files.Value}
+	case yaml.SequenceNode:
+		for i, it := range files.Content {
+			s, ok := yamlx.Scalar(it)
+			if !ok {
+				return nil, fmt.Errorf("item %d is %s; expected a path", i+1, yamlx.KindName(it))
+			}
+			paths = append(paths, s)
+		}
+	default:
+		return nil, fmt.Errorf("is %s; expected a path or a list of paths", yamlx.KindName(files))
+	}
+	out := yamlx.Map()
+	for _, p := range paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(env.dir, p)
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", shownPath(p), errors.Unwrap(err))
+		}
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", shownPath(p))
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", shownPath(p), errors.Unwrap(err))
+		}
+		lines, err := kvfile.ParseFromReader(f, env.lookup)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", shownPath(p), err)
+		}
+		for _, l := range lines {
+			k, val, _ := strings.Cut(l, "=")
+			yamlx.Set(out, k, yamlx.Str(val))
+		}
+	}
+	for _, kv := range yamlx.Pairs(yamlx.KeyValueMap(environ)) {
+		yamlx.Set(out, kv.Key.Value, kv.Value)
+	}
+	return out, nil
+}
+
+// shownPath is p relative to the working directory when it lies below it,
+// as a user would write it.
+func shownPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
+// volumes makes relative bind sources absolute (relative to env.dir, as
+// docker stack deploy does for services): the controller takes a source
+// that does not start with "/" for a volume name.
+func volumes(v *yaml.Node, dir string) (*yaml.Node, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("is %s; expected a list", yamlx.KindName(v))
+	}
+	out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: v.Style}
+	for i, it := range v.Content {
+		it = yamlx.Resolve(it)
+		switch it.Kind {
+		case yaml.ScalarNode:
+			vol := yamlx.ParseVolume(it.Value)
+			if abs, ok := bindSource(vol.Source, dir); ok {
+				it = yamlx.Str(abs + it.Value[len(vol.Source):])
+			} else if it.ShortTag() != "!!str" {
+				it = yamlx.Str(it.Value)
+			}
+		case yaml.MappingNode:
+			src, _ := yamlx.Scalar(yamlx.Get(it, "source"))
+			typ, _ := yamlx.Scalar(yamlx.Get(it, "type"))
+			if abs, ok := bindSource(src, dir); ok && (typ == "" || typ == "bind") {
+				c := yamlx.Copy(it)
+				yamlx.Set(c, "source", yamlx.Str(abs))
+				if typ == "" {
+					yamlx.Set(c, "type", yamlx.Str("bind"))
+				}
+				it = c
+			}
+		default:
+			return nil, fmt.Errorf("item %d is %s; expected a string or a mapping", i+1, yamlx.KindName(it))
+		}
+		out.Content = append(out.Content, it)
+	}
+	return out, nil
+}
+
+// bindSource returns the absolute form of a relative bind source ("." or
+// "~" first, as Compose tells paths from volume names).
+func bindSource(src, dir string) (string, bool) {
+	switch {
+	case src == "" || strings.HasPrefix(src, "/") || strings.Contains(src, "$"):
+		return "", false
+	case src == "~" || strings.HasPrefix(src, "~/"):
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", false
+		}
+		return filepath.Join(home, strings.TrimPrefix(src, "~")), true
+	case strings.HasPrefix(src, "."):
+		return filepath.Join(dir, src), true
+	}
+	return "", false
+}
+
+func boolean(v *yaml.Node) (*yaml.Node, error) {
+	s, ok := yamlx.Scalar(v)
+	if ok {
+		switch strings.ToLower(s) {
+		case "true", "yes", "on":
+			return yamlx.Bool(true), nil
+		case "false", "no", "off":
+			return yamlx.Bool(false), nil
+		}
+	}
+	return nil, fmt.Errorf("is %s; expected true or false", describe(v))
+}
+
+func duration(v *yaml.Node) (*yaml.Node, error) {
+	s, ok := yamlx.Scalar(v)
+	if !ok || v.ShortTag() != "!!str" {
+		return nil, fmt.Errorf("is %s; expected a duration such as 10s or 1m30s", describe(v))
+	}
+	if _, err := time.ParseDuration(s); err != nil {
+		return nil, fmt.Errorf("%q is not a duration; expected one such as 10s or 1m30s", s)
+	}
+	return v, nil
+}
+
+func integer(v *yaml.Node) (*yaml.Node, error) {
+	s, ok := yamlx.Scalar(v)
+	if ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(n, 10)}, nil
+		}
+	}
+	return nil, fmt.Errorf("is %s; expected an integer", describe(v))
+}
+
+func number(v *yaml.Node) (*yaml.Node, error) {
+	s, ok := yamlx.Scalar(v)
+	if ok {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(f, 'f', -1, 64)}, nil
+		}
+	}
+	return nil, fmt.Errorf("is %s; expected a number", describe(v))
+}
+
+// bytesInt converts a size with units ("512m") to the integer bytes the
+// controller wants.
+func bytesInt(v *yaml.Node) (*yaml.Node, error) {
+	s, ok := yamlx.Scalar(v)
+	if ok {
+		if n, err := units.RAMInBytes(strings.TrimSpace(s)); err == nil {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(n, 10)}, nil
+		}
+	}
+	return nil, fmt.Errorf("is %s; expected a size such as 512m or a number of bytes", describe(v))
+}
+
+func healthcheck(v *yaml.Node) (*yaml.Node, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s; expected a mapping", yamlx.KindName(v))
+	}
+	out := yamlx.Map()
+	for _, kv := range yamlx.Pairs(v) {
+		val := yamlx.Resolve(kv.Value)
+		var nv *yaml.Node
+		var err error
+		switch k := kv.Key.Value; k {
+		case "test":
+			nv, err = normaliseValue(shapeCommand, val, componentEnv{})
+		case "interval", "timeout", "start_period":
+			nv, err = duration(val)
+		case "retries":
+			nv, err = integer(val)
+		case "disable":
+			nv, err = boolean(val)
+		default:
+			return nil, fmt.Errorf("key %q is not one the controller reads (test, interval, timeout, start_period, retries, disable)", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
+		}
+		yamlx.Set(out, kv.Key.Value, nv)
+	}
+	return out, nil
+}
+
+func ulimits(v *yaml.Node) (*yaml.Node, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s; expected a mapping", yamlx.KindName(v))
+	}
+	out := yamlx.Map()
+	for _, kv := range yamlx.Pairs(v) {
+		val := yamlx.Resolve(kv.Value)
+		if val.Kind == yaml.MappingNode {
+			lim := yamlx.Map()
+			for _, p := range yamlx.Pairs(val) {
+				if p.Key.Value != "soft" && p.Key.Value != "hard" {
+					return nil, fmt.Errorf("%s: key %q is not soft or hard", kv.Key.Value, p.Key.Value)
+				}
+				n, err := integer(yamlx.Resolve(p.Value))
+				if err != nil {
+					return nil, fmt.Errorf("%s.%s %w", kv.Key.Value, p.Key.Value, err)
+				}
+				yamlx.Set(lim, p.Key.Value, n)
+			}
+			yamlx.Set(out, kv.Key.Value, lim)
+			continue
+		}
+		n, err := integer(val)
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
+		}
+		yamlx.Set(out, kv.Key.Value, n)
+	}
+	return out, nil
+}
+
+func logging(v *yaml.Node) (*yaml.Node, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s; expected a mapping", yamlx.KindName(v))
+	}
+	out := yamlx.Map()
+	for _, kv := range yamlx.Pairs(v) {
+		val := yamlx.Resolve(kv.Value)
+		var nv *yaml.Node
+		var err error
+		switch kv.Key.Value {
+		case "driver":
+			nv, err = scalarString(val)
+		case "options":
+			nv, err = stringMap(val)
+		default:
+			return nil, fmt.Errorf("key %q is not driver or options", kv.Key.Value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
+		}
+		yamlx.Set(out, kv.Key.Value, nv)
+	}
+	return out, nil
+}
+
+func blkio(v *yaml.Node) (*yaml.Node, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s; expected a mapping", yamlx.KindName(v))
+	}
+	out := yamlx.Map()
+	for _, kv := range yamlx.Pairs(v) {
+		val := yamlx.Resolve(kv.Value)
+		k := kv.Key.Value
+		switch k {
+		case "weight":
+			n, err := integer(val)
+			if err != nil {
+				return nil, fmt.Errorf("weight %w", err)
+			}
+			yamlx.Set(out, k, n)
+		case "weight_device", "device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops":
+			if val.Kind != yaml.SequenceNode {
+				return nil, fmt.Errorf("%s is %s; expected a list", k, yamlx.KindName(val))
+			}
+			list := yamlx.Seq()
+			for i, it := range val.Content {
+				it = yamlx.Resolve(it)
+				if it.Kind != yaml.MappingNode {
+					return nil, fmt.Errorf("%s item %d is %s; expected a mapping", k, i+1, yamlx.KindName(it))
+				}
+				dev := yamlx.Map()
+				for _, p := range yamlx.Pairs(it) {
+					pv := yamlx.Resolve(p.Value)
+					var nv *yaml.Node
+					var err error
+					switch {
+					case p.Key.Value == "path":
+						nv, err = scalarString(pv)
+					case p.Key.Value == "weight" && k == "weight_device":
+						nv, err = integer(pv)
+					case p.Key.Value == "rate" && strings.HasSuffix(k, "_bps"):
+						nv, err = bytesInt(pv)
+					case p.Key.Value == "rate":
+						nv, err = integer(pv)
+					default:
+						return nil, fmt.Errorf("%s item %d: key %q is not path, %s", k, i+1, p.Key.Value, map[bool]string{true: "weight", false: "rate"}[k == "weight_device"])
+					}
+					if err != nil {
+						return nil, fmt.Errorf("%s item %d: %s %w", k, i+1, p.Key.Value, err)
+					}
+					yamlx.Set(dev, p.Key.Value, nv)
+				}
+				list.Content = append(list.Content, dev)
+			}
+			yamlx.Set(out, k, list)
+		default:
+			return nil, fmt.Errorf("key %q is not one the controller reads (weight, weight_device, device_read_bps, device_read_iops, device_write_bps, device_write_iops)", k)
+		}
+	}
+	return out, nil
+}
+
+// tmpfs writes the mapping path: options the controller wants; it would
+// split a Compose list item "/run:size=64m" at "=".
+func tmpfs(v *yaml.Node) (*yaml.Node, error) {
+	var items []string
+	switch v.Kind {
+	case yaml.ScalarNode:
+		items = []string{v.Value}
+	case yaml.SequenceNode:
+		for i, it := range v.Content {
+			s, ok := yamlx.Scalar(it)
+			if !ok {
+				return nil, fmt.Errorf("item %d is %s; expected a path", i+1, yamlx.KindName(it))
+			}
+			items = append(items, s)
+		}
+	case yaml.MappingNode:
+		return stringMap(v)
+	}
+	out := yamlx.Map()
+	for _, it := range items {
+		path, opts, _ := strings.Cut(it, ":")
+		yamlx.Set(out, path, yamlx.Str(opts))
+	}
+	return out, nil
+}
+
+func describe(v *yaml.Node) string {
+	if s, ok := yamlx.Scalar(v); ok {
+		if v.ShortTag() == "!!str" {
+			return strconv.Quote(s)
+		}
+		return s
+	}
+	return yamlx.KindName(v)
+}
+
+// VolumeRefLabel is the label on a top-level volume that tells podlike's
+// controller which name components use for it; without it, a volume with
+// an explicit name: is not found and a component gets a new, empty one.
+const VolumeRefLabel = "com.github.rycus86.podlike.volume-ref"
+
+// ControllerVolumeDir is where the controller mounts the stack volumes its
+// components use (it maps a component's volume onto the controller's
+// mount of it, so the volume must be on the controller).
+const ControllerVolumeDir = "/podlike-volumes/"
+
+// prepare checks the keys of a component as one template (src; nil: the
+// service itself) gives it and makes its relative paths absolute against
+// that template's folder, before templates merge.
+func (in PodInput) prepare(src *config.Source, name string, comp *yaml.Node) (*yaml.Node, error) {
+	dir := in.Dir
+	if src != nil && src.Kind == config.KindFile && src.Path != "" {
+		dir = filepath.Dir(src.Path)
+	}
+	err := checkKeys(comp)
+	if err == nil {
+		comp, err = absolutePaths(comp, dir)
+	}
+	if err != nil {
+		return nil, in.componentErr(src, name, err)
+	}
+	return comp, nil
+}
+
+// finish normalises a merged component; owner is the template that first
+// gave it (nil: the service).
+func (in PodInput) finish(owner *config.Source, name string, comp *yaml.Node) (*yaml.Node, error) {
+	env := componentEnv{dir: in.Dir, lookup: in.Lookup}
+	if env.lookup == nil {
+		env.lookup = func(string) (string, bool) { return "", false }
+	}
+	out, err := normalise(comp, env)
+	if err != nil {
+		return nil, in.componentErr(owner, name, err)
+	}
+	return out, nil
+}
+
+// componentErr names the component in err: name is a component name, or
+// "#N" for the Nth init component.
+func (in PodInput) componentErr(src *config.Source, name string, err error) error {
+	what := fmt.Sprintf("component %q", name)
+	if strings.HasPrefix(name, "#") {
+		what = "init component " + name[1:]
+	}
+	if src != nil {
+		return in.R.errorf(src, "%s: %v", what, err)
+	}
+	return &diag.Error{Service: in.Name, Msg: fmt.Sprintf("%s: %v", what, err)}
+}
+
+// attachVolumes puts every stack volume a component uses on the
+// controller, and returns those with an explicit name (they need the
+// volume-ref label).
+func attachVolumes(in PodInput, ctrl *yaml.Node, comps map[string]*yaml.Node, order []string, inits []*yaml.Node) ([]string, error) {
+	top := yamlx.Resolve(in.Volumes)
+	if top == nil || top.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	onController := map[string]bool{}
+	for _, v := range seqItems(yamlx.Get(ctrl, "volumes")) {
+		onController[volumeSource(v)] = true
+	}
+	all := make([]*yaml.Node, 0, len(order)+len(inits))
+	for _, name := range order {
+		all = append(all, comps[name])
+	}
+	all = append(all, inits...)
+	var refs, add []string
+	seen := map[string]bool{}
+	for _, c := range all {
+		for _, v := range seqItems(yamlx.Get(c, "volumes")) {
+			src := volumeSource(v)
+			if src == "" || strings.HasPrefix(src, "/") || seen[src] {
+				continue
+			}
+			def := yamlx.Get(top, src)
+			if def == nil {
+				continue
+			}
+			seen[src] = true
+			if !onController[src] {
+				add = append(add, src)
+			}
+			explicit, _ := yamlx.Scalar(yamlx.Get(yamlx.Resolve(def), "name"))
+			if explicit != "" {
+				refs = append(refs, src)
+			}
+		}
+	}
+	if len(add) > 0 {
+		vols := yamlx.Resolve(yamlx.Get(ctrl, "volumes"))
+		list := yamlx.Seq()
+		if vols != nil && vols.Kind == yaml.SequenceNode {
+			list.Content = append(list.Content, vols.Content...)
+		}
+		for _, src := range add {
+			list.Content = append(list.Content, yamlx.Str(src+":"+ControllerVolumeDir+src))
+		}
+		yamlx.Set(ctrl, "volumes", list)
+	}
+	return refs, nil
+}
+
+// volumeSource is a volume item's source ("" for an anonymous volume or
+// a tmpfs).
+func volumeSource(v *yaml.Node) string {
+	v = yamlx.Resolve(v)
+	if v.Kind == yaml.MappingNode {
+		if t, _ := yamlx.Scalar(yamlx.Get(v, "type")); t == "tmpfs" {
+			return ""
+		}
+		s, _ := yamlx.Scalar(yamlx.Get(v, "source"))
+		return s
+	}
+	s, _ := yamlx.Scalar(v)
+	return yamlx.ParseVolume(s).Source
+}
+
+func seqItems(n *yaml.Node) []*yaml.Node {
+	n = yamlx.Resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// LabelVolumeRefs adds the volume-ref label to the named top-level
+// volumes of root.
+func LabelVolumeRefs(root *yaml.Node, names []string) {
+	top := yamlx.Resolve(yamlx.Get(root, "volumes"))
+	if top == nil || top.Kind != yaml.MappingNode {
+		return
+	}
+	for _, name := range names {
+		def := yamlx.Resolve(yamlx.Get(top, name))
+		if def == nil || def.Kind != yaml.MappingNode {
+			continue
+		}
+		labels := yamlx.KeyValueMap(yamlx.Get(def, "labels"))
+		if yamlx.Get(labels, VolumeRefLabel) == nil {
+			yamlx.Set(labels, VolumeRefLabel, yamlx.Str(name))
+		}
+		yamlx.Set(def, "labels", labels)
+	}
+}
