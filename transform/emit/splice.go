@@ -31,15 +31,16 @@ type layout struct {
 	services int // indentation of the service keys
 }
 
-// spliceable reports whether the output can be spliced into in's text,
-// and the layout to write in: the top level and services are block
-// mappings (no anchors on them), and the text's lines can be followed.
+// spliceable reports whether the output may be spliced into in's text,
+// and the layout to write in: the top level and services are mappings
+// without anchors (changes in flow style are found unplaceable later),
+// and the text's lines can be followed.
 func spliceable(in *Input) (*text, layout, bool) {
 	if in == nil || in.Root == nil || len(in.Text) == 0 {
 		return nil, layout{}, false
 	}
 	root := in.Root
-	if root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || root.Anchor != "" || root.Line == 0 {
+	if root.Kind != yaml.MappingNode || root.Anchor != "" || root.Line == 0 {
 		return nil, layout{}, false
 	}
 	t, ok := newText(in.Text)
@@ -50,7 +51,7 @@ func spliceable(in *Input) (*text, layout, bool) {
 	services := yamlx.Get(root, "services")
 	switch {
 	case services == nil, services.Kind == yaml.ScalarNode && yamlx.IsNull(services):
-	case services.Kind != yaml.MappingNode, services.Anchor != "", services.Style&yaml.FlowStyle != 0 && len(services.Content) > 0:
+	case services.Kind != yaml.MappingNode, services.Anchor != "":
 		return nil, layout{}, false
 	}
 	detect(root, &lay.style)
@@ -62,7 +63,7 @@ func spliceable(in *Input) (*text, layout, bool) {
 		lay.style.SeqIndent = lay.style.Indent
 	}
 	lay.services = lay.style.Indent
-	if services != nil && len(services.Content) > 0 && services.Style&yaml.FlowStyle == 0 {
+	if services != nil && len(services.Content) > 0 && services.Style&yaml.FlowStyle == 0 && root.Style&yaml.FlowStyle == 0 {
 		lay.services = services.Content[0].Column - 1
 	}
 	return t, lay, true
@@ -121,13 +122,16 @@ type splicer struct {
 	merged  bool
 	edits   []edit
 	failed  bool
+
+	root    *yaml.Node // the input's top-level mapping
+	anchors map[string][]*yaml.Node
 }
 
 // splice writes the output tree root as in's text with edits; ok is false
 // where some change cannot be placed in the text (the caller then encodes
 // the tree).
 func splice(t *text, lay layout, in *Input, root *yaml.Node, rebased map[*yaml.Node]bool) ([]byte, bool) {
-	s := &splicer{t: t, lay: lay, rebased: rebased, merged: in.Merged}
+	s := &splicer{t: t, lay: lay, rebased: rebased, merged: in.Merged, root: in.Root}
 	for _, p := range in.Removed {
 		head, _, end, ok := t.entry(p.Key)
 		if !ok {
@@ -289,7 +293,9 @@ func (s *splicer) entry(ok, ov, fk, fv *yaml.Node) {
 		}
 		s.replace(start, end, fv.Value)
 	case ov == fv && away(ok, fv):
-		s.rewrite(ok, fv)
+		if !s.aliasHolds(ok, fv) {
+			s.rewrite(ok, fv)
+		}
 	case ov == fv && fv.Kind == yaml.MappingNode && fv.Style&yaml.FlowStyle == 0 && rebuilt(fv):
 		s.mapping(ov, fv) // services, with rebuilt or added ones
 	case ov == fv || s.merged && yamlx.Equal(ov, fv):
@@ -319,6 +325,51 @@ func rebuilt(m *yaml.Node) bool {
 		}
 	}
 	return false
+}
+
+// aliasHolds reports whether the text after key k is an alias whose
+// anchored value is still v's: an earlier stage expanded the alias (to
+// interpolate or edit its target on its own), and the copy came out the
+// same, so the alias can stay.
+func (s *splicer) aliasHolds(k, v *yaml.Node) bool {
+	off, ok := s.t.offset(k)
+	if !ok {
+		return false
+	}
+	line := s.t.b[off:s.t.lineEnd(s.t.lineOf(off))]
+	i := bytes.Index(line, []byte(": *"))
+	if i < 0 {
+		return false
+	}
+	name := line[i+3:]
+	if j := bytes.IndexAny(name, " \t#,]}"); j >= 0 {
+		name = name[:j]
+	}
+	anchor := s.anchor(string(name), k)
+	return anchor != nil && yamlx.Equal(anchor, v)
+}
+
+// anchor is the node anchored as name last before node at, among those
+// the output keeps.
+func (s *splicer) anchor(name string, at *yaml.Node) *yaml.Node {
+	if s.anchors == nil {
+		s.anchors = map[string][]*yaml.Node{}
+		add := func(n *yaml.Node) {
+			if n.Anchor != "" && n.Line > 0 {
+				s.anchors[n.Anchor] = append(s.anchors[n.Anchor], n)
+			}
+		}
+		yamlx.Walk(s.root, add) // anchors still in the output, not in removed entries or rebuilt services
+	}
+	var found *yaml.Node
+	for _, n := range s.anchors[name] {
+		if n.Line < at.Line || n.Line == at.Line && n.Column < at.Column {
+			if found == nil || n.Line > found.Line || n.Line == found.Line && n.Column > found.Column {
+				found = n
+			}
+		}
+	}
+	return found
 }
 
 // rewrite writes the entry of key k with value v in place of its text.
@@ -356,11 +407,14 @@ func (s *splicer) same(n *yaml.Node, parent int, inFlow bool) {
 		for i := 0; i+1 < len(n.Content) && !s.failed; i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if away(k, v) {
-				if flow {
+				switch {
+				case s.aliasHolds(k, v):
+				case flow:
 					s.fail()
 					return
+				default:
+					s.rewrite(k, v)
 				}
-				s.rewrite(k, v)
 				continue
 			}
 			s.same(v, k.Column-1, flow)
@@ -429,7 +483,13 @@ func (s *splicer) scalar(o, f *yaml.Node, inFlow bool, parent int) {
 		s.fail()
 		return
 	}
-	if err := yaml.Unmarshal(token, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.ScalarNode {
+	src := token
+	if o.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 && end < len(s.t.b) {
+		// The token stops before its last line break, which a block
+		// scalar's value (clipped or kept) includes.
+		src = append(append([]byte(nil), token...), '\n')
+	}
+	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.ScalarNode {
 		s.fail()
 		return
 	}
@@ -437,7 +497,86 @@ func (s *splicer) scalar(o, f *yaml.Node, inFlow bool, parent int) {
 	if was.Value == f.Value && was.ShortTag() == f.ShortTag() {
 		return
 	}
+	if was.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 && f.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		if lines, ok := patchBlock(token, was, f.Value); ok {
+			s.replace(off, end, lines)
+			return
+		}
+	}
 	s.replace(off, end, codec.Scalar(f, inFlow, parent, s.lay.style))
+}
+
+// patchBlock edits the text of a block scalar (header and content lines)
+// that read as was so that it reads as value, changing only the line that
+// holds the change; ok is false unless the change is one run within one
+// line (several variables on one line, say) and the block's lines map one
+// to one onto its value: every content line at one indentation, and for a
+// folded block no blank lines.
+func patchBlock(token []byte, was *yaml.Node, value string) (string, bool) {
+	text := strings.ReplaceAll(string(token), "\r\n", "\n")
+	header, body, found := strings.Cut(text, "\n")
+	if !found {
+		return "", false
+	}
+	lines := strings.Split(body, "\n")
+	indent := -1
+	for _, l := range lines {
+		if strings.TrimLeft(l, " ") == "" {
+			if was.Style&yaml.FoldedStyle != 0 {
+				return "", false
+			}
+			continue
+		}
+		ind := len(l) - len(strings.TrimLeft(l, " "))
+		if indent >= 0 && ind != indent {
+			return "", false
+		}
+		indent = ind
+	}
+	if indent <= 0 {
+		return "", false
+	}
+	content := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) >= indent {
+			content[i] = l[indent:]
+		}
+	}
+	sep := "\n"
+	if was.Style&yaml.FoldedStyle != 0 {
+		sep = " "
+	}
+	joined := strings.Join(content, "\n")
+	old := strings.TrimRight(was.Value, "\n")
+	tail := was.Value[len(old):]
+	if strings.ReplaceAll(joined, "\n", sep) != old || !strings.HasSuffix(value, tail) {
+		return "", false
+	}
+	updated := value[:len(value)-len(tail)]
+	p := 0
+	for p < len(old) && p < len(updated) && old[p] == updated[p] {
+		p++
+	}
+	q0, q1 := len(old), len(updated)
+	for q0 > p && q1 > p && old[q0-1] == updated[q1-1] {
+		q0--
+		q1--
+	}
+	mid := updated[p:q1]
+	if strings.Contains(joined[p:q0], "\n") || strings.Contains(mid, "\n") || strings.ContainsAny(mid, "\r\t") {
+		return "", false
+	}
+	patched := joined[:p] + mid + joined[q0:]
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	b.WriteString(header)
+	for _, l := range strings.Split(patched, "\n") {
+		b.WriteString("\n")
+		if l != "" {
+			b.WriteString(pad + l)
+		}
+	}
+	return b.String(), true
 }
 
 // apply writes the text with the edits; ok is false when two overlap

@@ -1,0 +1,226 @@
+package transform_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/podtemplate/podtemplate/internal/stackcheck"
+	"github.com/podtemplate/podtemplate/transform"
+)
+
+// renderFile renders one stack file of dir with env as its only
+// environment.
+func renderFile(t *testing.T, dir, name string, env map[string]string) []byte {
+	t.Helper()
+	res, err := transform.Render(context.Background(), transform.Options{Files: []string{name}, Cwd: dir, Env: env, Warn: func(string) {}})
+	if err != nil {
+		t.Fatalf("%s: render: %v", name, err)
+	}
+	return res.Output
+}
+
+// checkAll runs docker stack config on every output, a few at a time.
+func checkAll(t *testing.T, dir string, outputs map[string][]byte, env []string) {
+	if !stackcheck.Available() {
+		t.Log("docker CLI with 'stack config' not found; outputs not checked with it")
+		return
+	}
+	names := make([]string, 0, len(outputs))
+	for n := range outputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(n string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := stackcheck.Run(dir, outputs[n], env); err != nil {
+				mu.Lock()
+				t.Errorf("%s: docker stack config rejects the output: %v", n, err)
+				mu.Unlock()
+			}
+		}(n)
+	}
+	wg.Wait()
+}
+
+// TestFaithfulPassThrough renders stack files without extension fields or
+// variables, written in many styles: each output is the input, byte for
+// byte.
+func TestFaithfulPassThrough(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "testdata", "faithful"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if len(files) < 60 {
+		t.Fatalf("found %d files in %s, want at least 60", len(files), dir)
+	}
+	outputs := map[string][]byte{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := renderFile(t, dir, name, map[string]string{})
+		if !bytes.Equal(out, in) {
+			t.Errorf("%s: the output is not the input:\n%s", name, lineDiff(string(in), string(out)))
+		}
+		outputs[name] = out
+	}
+	checkAll(t, dir, outputs, nil)
+}
+
+// lineDiff shows the lines of a and b that differ, for messages.
+func lineDiff(a, b string) string {
+	al, bl := strings.SplitAfter(a, "\n"), strings.SplitAfter(b, "\n")
+	var out strings.Builder
+	for _, h := range diffLines(al, bl) {
+		for _, l := range al[h.a0:h.a1] {
+			out.WriteString("- " + strings.TrimRight(l, "\n") + "\n")
+		}
+		for _, l := range bl[h.b0:h.b1] {
+			out.WriteString("+ " + strings.TrimRight(l, "\n") + "\n")
+		}
+		out.WriteString("--\n")
+	}
+	return out.String()
+}
+
+// hunk is a run of changed lines: a[a0:a1] became b[b0:b1].
+type hunk struct{ a0, a1, b0, b1 int }
+
+// diffLines is a line diff (longest common subsequence).
+func diffLines(a, b []string) []hunk {
+	n, m := len(a), len(b)
+	lcs := make([][]int32, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else if lcs[i+1][j] >= lcs[i][j+1] {
+				lcs[i][j] = lcs[i+1][j]
+			} else {
+				lcs[i][j] = lcs[i][j+1]
+			}
+		}
+	}
+	var hunks []hunk
+	i, j := 0, 0
+	for i < n || j < m {
+		if i < n && j < m && a[i] == b[j] {
+			i++
+			j++
+			continue
+		}
+		h := hunk{a0: i, b0: j}
+		for i < n || j < m {
+			if i < n && j < m && a[i] == b[j] {
+				break
+			}
+			if j >= m || i < n && lcs[i+1][j] >= lcs[i][j+1] {
+				i++
+			} else {
+				j++
+			}
+		}
+		h.a1, h.b1 = i, j
+		hunks = append(hunks, h)
+	}
+	return hunks
+}
+
+// varsEnv is the environment of testdata/faithful-vars.
+var varsEnv = map[string]string{
+	"NGINX_TAG": "1.27", "PORT": "8080", "REPLICAS": "3", "STACK_NAME": "shop", "NAME": "Ann Lee",
+	"APP_TAG": "2.0", "MODE": "fast", "EMPTY": "", "PRICE": "$9",
+}
+
+// TestFaithfulVariables renders stack files with variables in many
+// styles: only the lines holding a variable change, and the output means
+// what docker stack config makes of the input in the same environment.
+func TestFaithfulVariables(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "testdata", "faithful-vars"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if len(files) < 20 {
+		t.Fatalf("found %d files in %s, want at least 20", len(files), dir)
+	}
+	var env []string
+	for k, v := range varsEnv {
+		env = append(env, k+"="+v)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := renderFile(t, dir, name, varsEnv)
+		in, got := strings.SplitAfter(string(data), "\n"), strings.SplitAfter(string(out), "\n")
+		hunks := diffLines(in, got)
+		if len(hunks) == 0 {
+			t.Errorf("%s: nothing changed", name)
+		}
+		for _, h := range hunks {
+			for _, l := range in[h.a0:h.a1] {
+				if !strings.Contains(l, "$") {
+					t.Errorf("%s: a line without a variable changed: %q\n%s", name, l, lineDiff(string(data), string(out)))
+				}
+			}
+			if h.a1-h.a0 != h.b1-h.b0 {
+				t.Errorf("%s: %d lines became %d:\n%s", name, h.a1-h.a0, h.b1-h.b0, lineDiff(string(data), string(out)))
+			}
+		}
+		if !stackcheck.Available() {
+			continue
+		}
+		want, err := stackConfig(dir, data, env)
+		if err != nil {
+			t.Fatalf("%s: docker stack config rejects the input: %v", name, err)
+		}
+		have, err := stackConfig(dir, out, nil)
+		if err != nil {
+			t.Fatalf("%s: docker stack config rejects the output: %v", name, err)
+		}
+		if have != want {
+			t.Errorf("%s: the output does not mean what the input means to docker:\n%s", name, lineDiff(want, have))
+		}
+	}
+}
+
+// stackConfig is what `docker stack config` prints for data, in dir, with
+// env added to the environment.
+func stackConfig(dir string, data []byte, env []string) (string, error) {
+	f, err := os.CreateTemp(dir, ".stackconfig-*.yml")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		return "", err
+	}
+	f.Close()
+	cmd := exec.Command("docker", "stack", "config", "-c", filepath.Base(f.Name()))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return stdout.String(), nil
+}

@@ -1,0 +1,172 @@
+package transform_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/podtemplate/podtemplate/transform"
+	"github.com/podtemplate/podtemplate/transform/emit"
+	"gopkg.in/yaml.v3"
+)
+
+// entryLines are the lines (1-based, inclusive) that the entries of a
+// YAML text span, found from the positions yaml.v3 gives: an entry runs
+// from the comment lines directly above its key to the line before the
+// next key at its depth or shallower.
+type entryLines struct {
+	lines []string
+	keys  []keyAt // every mapping key, in document order
+}
+
+type keyAt struct {
+	path  string // dotted: services.web, x-podlike, services.web.x-jobs
+	line  int
+	depth int
+}
+
+func parseEntries(t *testing.T, text string) entryLines {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		t.Fatal(err)
+	}
+	e := entryLines{lines: strings.SplitAfter(text, "\n")}
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path, depth)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := strings.TrimPrefix(path+"."+n.Content[i].Value, ".")
+				e.keys = append(e.keys, keyAt{p, n.Content[i].Line, depth})
+				walk(n.Content[i+1], p, depth+1)
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, path+"[]", depth+1)
+			}
+		}
+	}
+	walk(&doc, "", 0)
+	return e
+}
+
+// span is the lines of the entry at path, or ok false.
+func (e entryLines) span(path string) (from, to int, ok bool) {
+	for i, k := range e.keys {
+		if k.path != path {
+			continue
+		}
+		from, to = k.line, len(e.lines)
+		for _, next := range e.keys[i+1:] {
+			if next.depth <= k.depth && next.line > k.line {
+				to = next.line - 1
+				break
+			}
+		}
+		for from > 1 && strings.HasPrefix(strings.TrimSpace(e.lines[from-2]), "#") {
+			from--
+		}
+		return from, to, true
+	}
+	return 0, 0, false
+}
+
+// TestGoldenChangesOnlyWhatItMust diffs each golden case's input and
+// output: every changed line must belong to a transformed service, a
+// removed extension field or an interpolated value (or be an alias written
+// out because its anchor was in one of those).
+func TestGoldenChangesOnlyWhatItMust(t *testing.T) {
+	checked := 0
+	for _, dir := range caseDirs(t, filepath.Join("..", "testdata", "golden")) {
+		abs, _ := filepath.Abs(dir)
+		c := loadCase(t, abs)
+		if c.opts.Format == emit.JSON || len(c.opts.Files) != 1 || c.opts.OutDir != abs {
+			continue // JSON, several files merged, or paths rebased for another folder
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			res, err := transform.Render(context.Background(), c.opts)
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			data, err := os.ReadFile(filepath.Join(abs, c.opts.Files[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, out := parseEntries(t, string(data)), parseEntries(t, string(res.Output))
+			inAllowed := make([]bool, len(in.lines)+2)
+			outAllowed := make([]bool, len(out.lines)+2)
+			allow := func(e entryLines, marks []bool, path string) {
+				if from, to, ok := e.span(path); ok {
+					for l := from; l <= to; l++ {
+						marks[l] = true
+					}
+				}
+			}
+			transformed := append(append([]string(nil), res.Pods...), res.Jobs...)
+			for _, name := range transformed {
+				allow(in, inAllowed, "services."+name)
+				allow(out, outAllowed, "services."+name)
+			}
+			for _, k := range in.keys {
+				if strings.HasSuffix(k.path, "x-podlike") && (k.depth == 0 || k.depth == 2 && strings.HasPrefix(k.path, "services.")) ||
+					strings.HasSuffix(k.path, "x-jobs") && (k.depth == 0 || k.depth == 2 && strings.HasPrefix(k.path, "services.")) {
+					allow(in, inAllowed, k.path)
+				}
+			}
+			if _, _, ok := in.span("services"); !ok {
+				allow(out, outAllowed, "services") // created for jobs made from templates
+			}
+			// An alias to an anchor in a removed field or a transformed
+			// service is written out: its anchor is gone.
+			goneAnchor := map[string]bool{}
+			for l, line := range in.lines {
+				if i := strings.Index(line, "&"); i >= 0 && inAllowed[l+1] {
+					name := strings.Fields(line[i+1:])
+					if len(name) > 0 {
+						goneAnchor[name[0]] = true
+					}
+				}
+			}
+			expanded := func(line string) bool {
+				i := strings.Index(line, "*")
+				if i < 0 {
+					return false
+				}
+				name := strings.Fields(line[i+1:])
+				return len(name) > 0 && goneAnchor[strings.TrimRight(name[0], ",]}")]
+			}
+			for _, h := range diffLines(in.lines, out.lines) {
+				interpolated := h.a1-h.a0 == h.b1-h.b0
+				aliases := h.a1 > h.a0
+				for l := h.a0; l < h.a1; l++ {
+					interpolated = interpolated && strings.Contains(in.lines[l], "$")
+					aliases = aliases && (expanded(in.lines[l]) || strings.TrimSpace(in.lines[l]) == "")
+				}
+				if aliases {
+					continue
+				}
+				for l := h.a0; l < h.a1; l++ {
+					if !inAllowed[l+1] && !interpolated && strings.TrimSpace(in.lines[l]) != "" {
+						t.Errorf("input line %d changed, outside any transformed service, removed extension field or variable: %q", l+1, in.lines[l])
+					}
+				}
+				for l := h.b0; l < h.b1; l++ {
+					if !outAllowed[l+1] && !interpolated && strings.TrimSpace(out.lines[l]) != "" {
+						t.Errorf("output line %d added, outside any transformed service or variable: %q", l+1, out.lines[l])
+					}
+				}
+			}
+			checked++
+		})
+	}
+	if checked < 60 {
+		t.Errorf("only %d golden cases checked", checked)
+	}
+}
