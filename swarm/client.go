@@ -43,6 +43,8 @@ type API interface {
 	ConfigRemove(ctx context.Context, id string) error
 	SecretList(ctx context.Context, options swarm.SecretListOptions) ([]swarm.Secret, error)
 	SecretRemove(ctx context.Context, id string) error
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
 	Close() error
 }
 
@@ -143,13 +145,13 @@ func currentContext() (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading docker config: %v", err)
+		return "", fmt.Errorf("reading docker config: %w", err)
 	}
 	var cfg struct {
 		CurrentContext string `json:"currentContext"`
 	}
 	if err := json.Unmarshal(data, &cfg); err != nil {
-		return "", fmt.Errorf("reading docker config %s: %v", path, err)
+		return "", fmt.Errorf("reading docker config %s: %w", path, err)
 	}
 	return cfg.CurrentContext, nil
 }
@@ -169,7 +171,7 @@ func resolveContext(name string) (Endpoint, error) {
 		return Endpoint{}, fmt.Errorf("docker context %q not found (no %s); see docker context ls", name, metaPath)
 	}
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("reading docker context %q: %v", name, err)
+		return Endpoint{}, fmt.Errorf("reading docker context %q: %w", name, err)
 	}
 	var meta struct {
 		Endpoints map[string]struct {
@@ -178,7 +180,7 @@ func resolveContext(name string) (Endpoint, error) {
 		} `json:"Endpoints"`
 	}
 	if err := json.Unmarshal(data, &meta); err != nil {
-		return Endpoint{}, fmt.Errorf("reading docker context %q from %s: %v", name, metaPath, err)
+		return Endpoint{}, fmt.Errorf("reading docker context %q from %s: %w", name, metaPath, err)
 	}
 	docker, ok := meta.Endpoints["docker"]
 	if !ok || docker.Host == "" {
@@ -227,7 +229,7 @@ func (ep Endpoint) clientOpts() ([]client.Opt, error) {
 		if ep.TLSDir != "" || strings.HasPrefix(ep.Host, "tcp://") || strings.HasPrefix(ep.Host, "https://") {
 			cfg, err := tlsconfig.Client(tlsOpts)
 			if err != nil {
-				return nil, fmt.Errorf("TLS configuration for %s: %v", ep.Host, err)
+				return nil, fmt.Errorf("TLS configuration for %s: %w", ep.Host, err)
 			}
 			tr.TLSClientConfig = cfg
 		}
@@ -286,7 +288,7 @@ func newCmdConn(cmd *exec.Cmd) (net.Conn, error) {
 	var stderr strings.Builder
 	cmd.Stderr = &limitedBuilder{b: &stderr, max: 4096}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %v", cmd.Path, err)
+		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
 	return &cmdConn{cmd: cmd, stdin: stdin, stdout: stdout, stderr: &stderr}, nil
 }
@@ -349,7 +351,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Client, error) {
 	}
 	cli, err := client.NewClientWithOpts(copts...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the Docker daemon at %s: %v", ep.Host, err)
+		return nil, fmt.Errorf("cannot reach the Docker daemon at %s: %w", ep.Host, err)
 	}
 	host := ep.Host
 	if ep.FromEnv {
@@ -411,7 +413,7 @@ func (c *Client) unreachable(err error) error {
 		}
 	}
 	msg = strings.TrimPrefix(msg, "error during connect: ")
-	return fmt.Errorf("cannot reach the Docker daemon at %s: %s", c.host, oneLine(msg))
+	return &withCause{msg: fmt.Sprintf("cannot reach the Docker daemon at %s: %s", c.host, oneLine(msg)), cause: err}
 }
 
 // apiErr turns an API error into one message, recognising the "not a
@@ -430,8 +432,18 @@ func (c *Client) apiErr(what string, err error) error {
 	if client.IsErrConnectionFailed(err) {
 		return c.unreachable(err)
 	}
-	return fmt.Errorf("%s: %s", what, msg)
+	return &withCause{msg: what + ": " + msg, cause: err}
 }
+
+// withCause is an error with a message of its own that still unwraps to
+// the error it describes (errors.Is and errors.As see through it).
+type withCause struct {
+	msg   string
+	cause error
+}
+
+func (e *withCause) Error() string { return e.msg }
+func (e *withCause) Unwrap() error { return e.cause }
 
 // DockerArgs are the global docker CLI flags that select the same daemon
 // as the client (-H HOST or --context NAME), for commands run through the

@@ -130,7 +130,7 @@ func (c *Client) runDocker(ctx context.Context, args []string, stdin []byte, std
 func withoutUnchangedJobs(file []byte, snap Snapshot) ([]byte, []string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(file, &doc); err != nil {
-		return nil, nil, fmt.Errorf("reading the rendered stack: %v", err)
+		return nil, nil, fmt.Errorf("reading the rendered stack: %w", err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return file, nil, nil

@@ -250,11 +250,16 @@ func TestE2ESuccessFailureAndRedeploy(t *testing.T) {
 	t.Logf("jobs ls:\n%s", tbl.String())
 	mustMatch(t, tbl.String(), `(?m)^fail\s+restart-none\s+-\s+failed\s+3\s`)
 	mustMatch(t, tbl.String(), `(?m)^ok\s+restart-none\s+-\s+completed\s+0\s`)
-	var logs bytes.Buffer
-	if err := c.Logs(ctx, stack, []string{"ok"}, &logs); err != nil {
+	var logs, logErrs bytes.Buffer
+	if err := c.Logs(ctx, stack, []string{"ok"}, &logs, &logErrs); err != nil {
 		t.Fatal(err)
 	}
 	mustMatch(t, logs.String(), `(?m)^ok \| second line v2$`)
+	// jobs logs keeps the job's stderr on stderr, as run does.
+	mustMatch(t, logErrs.String(), `(?m)^ok \| a warning from ok$`)
+	if strings.Contains(logs.String(), "a warning from ok") {
+		t.Errorf("stderr line on stdout:\n%s", logs.String())
+	}
 	if strings.Contains(logs.String(), "fail |") {
 		t.Errorf("Logs for ok printed fail's logs:\n%s", logs.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,10 @@ type fakeAPI struct {
 	removed []string
 	updated []string // "name rollback-option" per ServiceUpdate
 	nodes   []swarm.Node
+	// containers are task containers, by labels; removedContainers the
+	// IDs ContainerRemove removed.
+	containers        []container.Summary
+	removedContainers []string
 }
 
 type fakeLine struct {
@@ -121,6 +126,36 @@ func (f *fakeAPI) SecretList(ctx context.Context, o swarm.SecretListOptions) ([]
 }
 func (f *fakeAPI) SecretRemove(ctx context.Context, id string) error { return nil }
 func (f *fakeAPI) Close() error                                      { return nil }
+func (f *fakeAPI) ContainerList(ctx context.Context, o container.ListOptions) ([]container.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []container.Summary
+	for _, c := range f.containers {
+		match := true
+		for _, l := range o.Filters.Get("label") {
+			k, v, _ := strings.Cut(l, "=")
+			if c.Labels[k] != v {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+func (f *fakeAPI) ContainerRemove(ctx context.Context, id string, o container.RemoveOptions) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, c := range f.containers {
+		if c.ID == id {
+			f.containers = append(f.containers[:i], f.containers[i+1:]...)
+			f.removedContainers = append(f.removedContainers, id)
+			return nil
+		}
+	}
+	return errors.New("No such container: " + id)
+}
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
+	"gopkg.in/yaml.v3"
 )
 
 func TestParseExitLine(t *testing.T) {
@@ -110,5 +112,94 @@ func TestPlainDisplay(t *testing.T) {
 	}
 	if strings.Contains(st, "\x1b[") {
 		t.Errorf("escape sequences without a terminal: %q", st)
+	}
+}
+
+// TestRunStackPodEnv: run --env on a pod job reaches the main component,
+// whose definition is the text of a container label.
+func TestRunStackPodEnv(t *testing.T) {
+	rendered := `version: "3.8"
+services:
+  migrate:
+    image: rycus86/podlike:0.5.1
+    command: -logs -ipc=false
+    deploy:
+      labels:
+        io.podtemplate.job: "true"
+        io.podtemplate.job.pod.main: app
+    labels:
+      pod.component.app: |
+        image: example/api:1.4
+        environment:
+          LEVEL: "1"
+      pod.component.proxy: |
+        image: example/proxy:1.0
+`
+	out, err := RunStack([]byte(rendered), "migrate", "migrate-abc", []string{"LEVEL=2", "EXTRA=yes"}, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Services map[string]struct {
+			Environment map[string]string `yaml:"environment"`
+			Labels      map[string]string `yaml:"labels"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	svc := got.Services["migrate-abc"]
+	var app struct {
+		Image       string            `yaml:"image"`
+		Environment map[string]string `yaml:"environment"`
+	}
+	if err := yaml.Unmarshal([]byte(svc.Labels["pod.component.app"]), &app); err != nil {
+		t.Fatal(err)
+	}
+	if app.Image != "example/api:1.4" || app.Environment["LEVEL"] != "2" || app.Environment["EXTRA"] != "yes" {
+		t.Errorf("main component: %+v\n%s", app, out)
+	}
+	if len(svc.Environment) != 0 {
+		t.Errorf("the controller got the job's environment: %v", svc.Environment)
+	}
+	if !strings.Contains(svc.Labels["pod.component.proxy"], "example/proxy") || strings.Contains(svc.Labels["pod.component.proxy"], "EXTRA") {
+		t.Errorf("other component changed: %q", svc.Labels["pod.component.proxy"])
+	}
+}
+
+// TestJobContainersRemoved: Docker 20.10 leaves the exited task
+// containers of job-mode services behind (moby/moby#42789); prune and
+// stack removal take them away, by the service ID label, and leave
+// running containers and other services' containers alone.
+func TestJobContainersRemoved(t *testing.T) {
+	rj := jobService("shop", "s1", "batch", nil)
+	rj.Spec.Mode = swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{TotalCompletions: u64(1)}}
+	rj.JobStatus = &swarm.JobStatus{}
+	plain := jobService("shop", "s2", "migrate", nil)
+	ct := func(id, svc, state string) container.Summary {
+		return container.Summary{ID: id, State: state, Labels: map[string]string{serviceIDLabel: svc}}
+	}
+	f := &fakeAPI{
+		services: []swarm.Service{rj, plain},
+		tasks: map[string][]swarm.Task{
+			"s1": {task(rj, "a", 0, swarm.TaskStateComplete, 0, 1, 0, "")},
+			"s2": {task(plain, "b", 1, swarm.TaskStateComplete, 0, 1, 0, "")},
+		},
+		containers: []container.Summary{ct("c1", "s1", "exited"), ct("c2", "s1", "running"), ct("c3", "s2", "exited"), ct("c4", "other", "exited")},
+	}
+	c := NewClient(f, "fake")
+	if _, err := c.Prune(context.Background(), "shop"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.removedContainers, ",") != "c1" {
+		t.Errorf("prune removed containers %v, want c1 (the exited one of the job-mode service)", f.removedContainers)
+	}
+	f.services = []swarm.Service{rj}
+	f.containers = append(f.containers, ct("c5", "s1", "exited"))
+	if err := c.RemoveStack(context.Background(), "shop"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.removedContainers, ",") != "c1,c5" {
+		t.Errorf("stack removal: removed containers %v, want c1,c5", f.removedContainers)
 	}
 }

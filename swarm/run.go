@@ -109,7 +109,7 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 		cctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if err := c.RemoveStack(cctx, stack); err != nil {
-			return fmt.Errorf("removing stack %s: %v", stack, err)
+			return fmt.Errorf("removing stack %s: %w", stack, err)
 		}
 		return nil
 	}
@@ -133,7 +133,7 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 	if derr != nil {
 		// A partial deploy may have created networks or services.
 		if cerr := cleanup(); cerr != nil {
-			return 1, fmt.Errorf("%v (and %v)", derr, cerr)
+			return 1, fmt.Errorf("%w (and %w)", derr, cerr)
 		}
 		if ctx.Err() != nil {
 			return 130, &RunError{Code: 130, Msg: "interrupted: job " + opts.Job + " was not run"}
@@ -157,7 +157,7 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 	code, err = runOutcome(opts.Job, sum, ferr, ctx.Err() != nil)
 	if cerr := cleanup(); cerr != nil {
 		if err != nil {
-			return code, fmt.Errorf("%v (and %v)", err, cerr)
+			return code, fmt.Errorf("%w (and %w)", err, cerr)
 		}
 		return code, cerr
 	}
@@ -228,7 +228,7 @@ func sanitizeName(s string) string {
 func RunStack(rendered []byte, job, name string, env []string, timeout time.Duration, join string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(rendered, &doc); err != nil {
-		return nil, fmt.Errorf("reading the rendered stack: %v", err)
+		return nil, fmt.Errorf("reading the rendered stack: %w", err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("reading the rendered stack: not a YAML mapping")
@@ -257,7 +257,13 @@ func RunStack(rendered []byte, job, name string, env []string, timeout time.Dura
 	// depends_on names services that are not part of the run stack.
 	yamlx.Delete(svc, "depends_on")
 	if len(env) > 0 {
-		if err := mergeEnv(svc, env); err != nil {
+		if main := labelValue(labels, joblabel.PodMain); main != "" {
+			// A pod job: the job's process is the main component, whose
+			// definition is the text of a container label.
+			if err := mergePodEnv(svc, main, env); err != nil {
+				return nil, err
+			}
+		} else if err := mergeEnv(svc, env); err != nil {
 			return nil, err
 		}
 	}
@@ -415,6 +421,58 @@ func mergeEnv(svc *yaml.Node, env []string) error {
 			return errors.New("the job's environment is neither a mapping nor a list")
 		}
 	}
+	return nil
+}
+
+// mergePodEnv merges env (KEY=VALUE) into the environment of the pod
+// component main, whose YAML text is the controller's container label
+// pod.component.<main>.
+func mergePodEnv(svc *yaml.Node, main string, env []string) error {
+	key := "pod.component." + main
+	labels := yamlx.Get(svc, "labels")
+	var item *yaml.Node // the label's value node, or its KEY=VALUE list item
+	switch {
+	case labels != nil && labels.Kind == yaml.MappingNode:
+		item = yamlx.Get(labels, key)
+	case labels != nil && labels.Kind == yaml.SequenceNode:
+		for _, it := range labels.Content {
+			if k, _, _ := strings.Cut(it.Value, "="); k == key {
+				item = it
+			}
+		}
+	}
+	if item == nil {
+		return fmt.Errorf("the pod job has no label %s for its main component", key)
+	}
+	text := item.Value
+	if labels.Kind == yaml.SequenceNode {
+		_, text, _ = strings.Cut(text, "=")
+	}
+	var comp yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &comp); err != nil {
+		return fmt.Errorf("reading the main component %s: %w", main, err)
+	}
+	if comp.Kind != yaml.DocumentNode || len(comp.Content) == 0 || comp.Content[0].Kind != yaml.MappingNode {
+		return fmt.Errorf("reading the main component %s: not a YAML mapping", main)
+	}
+	if err := mergeEnv(comp.Content[0], env); err != nil {
+		return err
+	}
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(comp.Content[0]); err != nil {
+		return fmt.Errorf("writing the main component %s: %w", main, err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("writing the main component %s: %w", main, err)
+	}
+	if labels.Kind == yaml.SequenceNode {
+		item.Value = key + "=" + b.String()
+	} else {
+		item.Value = b.String()
+	}
+	item.Style, item.Tag = yaml.LiteralStyle, "!!str"
 	return nil
 }
 

@@ -111,13 +111,14 @@ func taskText(c TaskCounts) string {
 }
 
 // Logs writes the logs of the current run of the named jobs (empty: all
-// jobs) of a deployed stack to w, each line prefixed with its job name.
-func (c *Client) Logs(ctx context.Context, stack string, jobs []string, w io.Writer) error {
+// jobs) of a deployed stack, each line prefixed with its job name: what
+// the jobs wrote to stdout to stdout, and to stderr to stderr (as run does).
+func (c *Client) Logs(ctx context.Context, stack string, jobs []string, stdout, stderr io.Writer) error {
 	list, byID, err := c.stackJobs(ctx, stack, jobs)
 	if err != nil {
 		return err
 	}
-	out := newOutput(w, w, w, false)
+	out := newOutput(stdout, stderr, stderr, false)
 	for _, j := range list {
 		if len(j.Name) > out.width {
 			out.width = len(j.Name)
@@ -174,6 +175,9 @@ func (c *Client) Prune(ctx context.Context, stack string) ([]string, error) {
 			return removed, c.apiErr("removing job "+j.Name, err)
 		}
 		removed = append(removed, j.Name)
+		if err := c.removeJobContainers(ctx, []swarm.Service{svc}); err != nil {
+			return removed, err
+		}
 	}
 	return removed, nil
 }
@@ -207,6 +211,9 @@ func (c *Client) RemoveStack(ctx context.Context, stack string) error {
 		if err := c.api.ServiceRemove(ctx, s.ID); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Sprintf("service %s: %v", s.Spec.Name, err))
 		}
+	}
+	if err := c.removeJobContainers(ctx, svcs); err != nil {
+		errs = append(errs, err.Error())
 	}
 	secrets, err := c.api.SecretList(ctx, swarm.SecretListOptions{Filters: f})
 	if err == nil {

@@ -122,7 +122,7 @@ func TestStackNotFoundFake(t *testing.T) {
 	for name, f := range map[string]func() error{
 		"List":  func() error { _, err := c.List(context.Background(), "shop"); return err },
 		"Prune": func() error { _, err := c.Prune(context.Background(), "shop"); return err },
-		"Logs":  func() error { return c.Logs(context.Background(), "shop", nil, &bytes.Buffer{}) },
+		"Logs":  func() error { return c.Logs(context.Background(), "shop", nil, &bytes.Buffer{}, &bytes.Buffer{}) },
 		"Wait":  func() error { _, err := c.Wait(context.Background(), FollowOptions{Stack: "shop"}); return err },
 	} {
 		err := f()

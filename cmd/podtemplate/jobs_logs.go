@@ -34,5 +34,5 @@ func runJobsLogs(ctx context.Context, a *app, opts *jobsLogsOptions) error {
 		return err
 	}
 	defer client.Close()
-	return client.Logs(ctx, opts.stack, opts.jobs, a.stdout)
+	return client.Logs(ctx, opts.stack, opts.jobs, a.stdout, a.stderr)
 }
