@@ -224,3 +224,56 @@ func stackConfig(dir string, data []byte, env []string) (string, error) {
 	}
 	return stdout.String(), nil
 }
+
+// TestFaithfulMerge renders two files: the output is the first file's
+// text where the merge left it, its changed values replaced in place, and
+// the added service written in its layout.
+func TestFaithfulMerge(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "testdata", "faithful-merge"))
+	res, err := transform.Render(context.Background(), transform.Options{Files: []string{"base.yml", "prod.yml"}, Cwd: dir, Env: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile(filepath.Join(dir, "base.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := strings.SplitAfter(string(base), "\n"), strings.SplitAfter(string(res.Output), "\n")
+	var changed, added []string
+	for _, h := range diffLines(in, out) {
+		changed = append(changed, in[h.a0:h.a1]...)
+		added = append(added, out[h.b0:h.b1]...)
+	}
+	wantChanged := []string{
+		"        image: nginx:1.25   # the tag changes in prod\n",
+		"            replicas: 1\n",
+		"            LOG_LEVEL: info\n",
+	}
+	wantAdded := []string{
+		"        image: nginx:1.27   # the tag changes in prod\n",
+		"            replicas: 3\n",
+		"            LOG_LEVEL: warn\n",
+		"    cache:\n",
+		"        image: redis:7\n",
+		"        command: [\"redis-server\", \"--appendonly\", \"yes\"]\n",
+	}
+	if strings.Join(changed, "") != strings.Join(wantChanged, "") || strings.Join(added, "") != strings.Join(wantAdded, "") {
+		t.Errorf("the merge changed more than it must:\n%s", lineDiff(string(base), string(res.Output)))
+	}
+	if !stackcheck.Available() {
+		return
+	}
+	cmd := exec.Command("docker", "stack", "config", "-c", "base.yml", "-c", "prod.yml")
+	cmd.Dir = dir
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("docker stack config on the inputs: %v", err)
+	}
+	have, err := stackConfig(dir, res.Output, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have != string(want) {
+		t.Errorf("the output does not mean what the files mean to docker:\n%s", lineDiff(string(want), have))
+	}
+}
