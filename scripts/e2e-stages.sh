@@ -124,12 +124,32 @@ else
 fi
 
 # 6. An update Swarm cannot converge: the new task exits at once and
-# update_config.failure_action is pause. Reported, not waited for.
+# update_config.failure_action is pause. Reported, not waited for, and
+# rolled back from the paused state with --rollback-on-failure.
+args() { docker service inspect "${stack}_$1" --format '{{json .Spec.TaskTemplate.ContainerSpec.Args}}' 2>/dev/null; }
+deploy_case "v2, an app that cannot start, --rollback-on-failure" v2 -c stack.yml -c crashing-app.yml --update-timeout 60s --rollback-on-failure
+if [ "$code" -ne 0 ] && has "deploy +failed +app paused" && has "Swarm paused the update" && [ "$elapsed" -lt 90 ] &&
+	has "rollback +ok +app rolled back" && args app | grep -q serve; then
+	pass "an update Swarm paused is reported after ${elapsed}s and rolled back to the working v2"
+else
+	fail "non-converging update with rollback (exit $code after ${elapsed}s, app args $(args app))"
+fi
+
+# 7. The same without the flag: the update stays paused.
 deploy_case "v2, an app that cannot start" v2 -c stack.yml -c crashing-app.yml --update-timeout 60s
-if [ "$code" -ne 0 ] && has "deploy +failed +app paused" && has "Swarm paused the update" && [ "$elapsed" -lt 90 ]; then
+if [ "$code" -ne 0 ] && has "deploy +failed +app paused" && [ "$elapsed" -lt 90 ] && args app | grep -q "config invalid"; then
 	pass "an update Swarm paused is reported after ${elapsed}s, not waited for"
 else
-	fail "non-converging update (exit $code after ${elapsed}s)"
+	fail "non-converging update (exit $code after ${elapsed}s, app args $(args app))"
+fi
+
+# 8. Deploying the same stack again changes nothing, but the service's
+# update is still paused (its tasks crash): not a success either.
+deploy_case "the same again" v2 -c stack.yml -c crashing-app.yml --update-timeout 60s
+if [ "$code" -ne 0 ] && has "app +unchanged +(paused|failing) +not changed by this deploy" && [ "$elapsed" -lt 60 ]; then
+	pass "a service left paused by an earlier deploy fails the next one"
+else
+	fail "paused service redeployed unchanged (exit $code after ${elapsed}s)"
 fi
 
 echo

@@ -25,7 +25,11 @@ type ServiceChange struct {
 	ID string
 	// Created is true for a service the deploy created.
 	Created bool
-	// Before is the service as it was before the deploy (nil if created).
+	// Paused is true for a service the deploy did not change whose
+	// earlier update Swarm paused: it has not converged either.
+	Paused bool
+	// Before is the service as it was before the deploy (nil if created
+	// or Paused).
 	Before *swarm.Service
 }
 
@@ -80,6 +84,11 @@ func changedServices(stack string, names []string, before, after map[string]swar
 			continue
 		}
 		if sameSpec(b.Spec, a.Spec) {
+			// docker stack deploy updates it anyway, which clears its
+			// update status: the status from before tells.
+			if b.UpdateStatus != nil && b.UpdateStatus.State == swarm.UpdateStatePaused {
+				out = append(out, ServiceChange{Name: n, Service: full, ID: a.ID, Paused: true})
+			}
 			continue
 		}
 		out = append(out, ServiceChange{Name: n, Service: full, ID: a.ID, Before: &b})
@@ -207,7 +216,11 @@ func (c *Client) convergence(ctx context.Context, ch ServiceChange, rollback boo
 	if ch.Before != nil {
 		before = ch.Before.UpdateStatus
 	}
-	return evalConvergence(*svc, before, tasks, c.globalNodes(ctx, asGlobalJob(*svc)), rollback), true
+	st := evalConvergence(*svc, before, tasks, c.globalNodes(ctx, asGlobalJob(*svc)), rollback)
+	if ch.Paused && st.final && st.err != "" {
+		st.err = "not changed by this deploy, whose update Swarm paused earlier: " + st.err
+	}
+	return st, true
 }
 
 // asGlobalJob lets globalNodes count the nodes of a global service.
@@ -327,6 +340,10 @@ func (c *Client) rollback(ctx context.Context, changes []ServiceChange, timeout 
 	var results []ServiceResult
 	var wait []ServiceChange
 	for _, ch := range changes {
+		if ch.Paused {
+			fmt.Fprintf(status, "rollback: service %s: not changed by this deploy, left as it is\n", ch.Name)
+			continue
+		}
 		if ch.Created {
 			fmt.Fprintf(status, "rollback: service %s: removing (created by this deploy)\n", ch.Name)
 			r := ServiceResult{ServiceChange: ch, State: ServiceRemoved}

@@ -118,8 +118,11 @@ func (r StagedResult) Print(w io.Writer) {
 }
 
 func changeText(ch ServiceChange) string {
-	if ch.Created {
+	switch {
+	case ch.Created:
 		return "created"
+	case ch.Paused:
+		return "unchanged"
 	}
 	return "updated"
 }
@@ -273,7 +276,9 @@ func (c *Client) DeployStaged(ctx context.Context, stack *StagedStack, opts Stag
 	}
 	var changed []ServiceChange
 	for _, s := range res.Services {
-		changed = append(changed, s.ServiceChange)
+		if !s.Paused {
+			changed = append(changed, s.ServiceChange)
+		}
 	}
 	switch {
 	case !opts.RollbackOnFailure:
@@ -410,9 +415,10 @@ func failedJobs(s Summary) []string {
 func servicesDetail(rs []ServiceResult) string {
 	created, updated := 0, 0
 	for _, r := range rs {
-		if r.Created {
+		switch {
+		case r.Created:
 			created++
-		} else {
+		case !r.Paused:
 			updated++
 		}
 	}

@@ -181,19 +181,21 @@ func TestEvalConvergence(t *testing.T) {
 	}
 }
 
-// Services whose spec did not change are not waited for; created and
-// changed ones are.
+// Services whose spec did not change are not waited for, unless Swarm
+// paused their last update; created and changed ones are.
 func TestChangedServices(t *testing.T) {
 	mk := func(id, image string) swarm.Service {
 		return swarm.Service{ID: id, Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "s_" + id}, TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}}}}
 	}
-	before := map[string]swarm.Service{"s_a": mk("a", "x:1"), "s_b": mk("b", "x:1")}
-	after := map[string]swarm.Service{"s_a": mk("a", "x:1"), "s_b": mk("b", "x:2"), "s_c": mk("c", "x:1")}
+	paused := mk("d", "x:1")
+	paused.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateStatePaused}
+	before := map[string]swarm.Service{"s_a": mk("a", "x:1"), "s_b": mk("b", "x:1"), "s_d": paused}
+	after := map[string]swarm.Service{"s_a": mk("a", "x:1"), "s_b": mk("b", "x:2"), "s_c": mk("c", "x:1"), "s_d": mk("d", "x:1")}
 	var got []string
-	for _, ch := range changedServices("s", []string{"a", "b", "c", "gone"}, before, after) {
+	for _, ch := range changedServices("s", []string{"a", "b", "c", "d", "gone"}, before, after) {
 		got = append(got, ch.Name+":"+changeText(ch))
 	}
-	if strings.Join(got, " ") != "b:updated c:created" {
+	if strings.Join(got, " ") != "b:updated c:created d:unchanged" {
 		t.Errorf("got %v", got)
 	}
 }
