@@ -170,6 +170,7 @@ func TestFaithfulVariables(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := renderFile(t, dir, name, varsEnv)
+		sameAsTree(t, transform.Options{Files: []string{name}, Cwd: dir, Env: varsEnv, Warn: func(string) {}}, out)
 		in, got := strings.SplitAfter(string(data), "\n"), strings.SplitAfter(string(out), "\n")
 		hunks := diffLines(in, got)
 		if len(hunks) == 0 {

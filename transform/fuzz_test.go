@@ -34,7 +34,11 @@ func FuzzRender(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := transform.Options{Files: []string{"-"}, Stdin: strings.NewReader(string(data)), Cwd: dir, Env: map[string]string{"A": "1"}, Loaders: retrieve.Loaders{}, Warn: func(string) {}}
-		_, err := transform.Render(context.Background(), opts)
+		res, err := transform.Render(context.Background(), opts)
+		if err == nil {
+			opts.Stdin = strings.NewReader(string(data))
+			sameAsTree(t, opts, res.Output)
+		}
 		if err != nil {
 			var d *diag.Error
 			var l diag.List

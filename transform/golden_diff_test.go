@@ -9,6 +9,7 @@ import (
 
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/emit"
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"gopkg.in/yaml.v3"
 )
 
@@ -95,6 +96,7 @@ func TestGoldenChangesOnlyWhatItMust(t *testing.T) {
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
+			sameAsTree(t, c.opts, res.Output)
 			data, err := os.ReadFile(filepath.Join(abs, c.opts.Files[0]))
 			if err != nil {
 				t.Fatal(err)
@@ -178,5 +180,29 @@ func TestGoldenChangesOnlyWhatItMust(t *testing.T) {
 	}
 	if checked < 60 {
 		t.Errorf("only %d golden cases checked", checked)
+	}
+}
+
+// sameAsTree checks that a YAML output (spliced into the input's text)
+// holds the value of the output tree, which the JSON output writes.
+func sameAsTree(t *testing.T, opts transform.Options, yamlOut []byte) {
+	t.Helper()
+	opts.Format = emit.JSON
+	res, err := transform.Render(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("render as JSON: %v", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(yamlOut, &doc); err != nil {
+		t.Fatalf("the YAML output does not parse: %v\n%s", err, yamlOut)
+	}
+	got := []byte("{}") // an output of no entries (the encoder writes nothing)
+	if doc.Kind != 0 {
+		if got, err = codec.JSON(&doc, "  "); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(got)+"\n" != string(res.Output) {
+		t.Errorf("the YAML output does not hold the output tree's value:\n%s", lineDiff(string(res.Output), string(got)+"\n"))
 	}
 }

@@ -259,10 +259,10 @@ func New(root *yaml.Node, format Format, opts Options, in *Input) *Output {
 // the tree) under its key and returns the node to put in the tree in its
 // place; safe for concurrent use.
 func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
-	finishService(svc, o.opts)
 	if !o.early {
-		return svc, nil
+		return svc, nil // finished with the rest of the tree, by Write
 	}
+	finishService(svc, o.opts)
 	if o.text != nil {
 		// The comments above the key stay in the text.
 		k := *key
@@ -282,7 +282,7 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 // encoded whole.
 func (o *Output) Write(doc, root *yaml.Node) ([]byte, error) {
 	rebased := finish(root, o.opts)
-	if o.text != nil {
+	if o.text != nil && len(root.Content) > 0 { // (a file of comments only would read as null)
 		if out, ok := splice(o.text, o.lay, o.in, root, rebased); ok {
 			return out, nil
 		}
