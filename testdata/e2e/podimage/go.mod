@@ -1,0 +1,3 @@
+module podtemplate.test/podimage
+
+go 1.22
