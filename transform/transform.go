@@ -22,6 +22,7 @@ import (
 	"github.com/podtemplate/podtemplate/transform/override"
 	"github.com/podtemplate/podtemplate/transform/render"
 	"github.com/podtemplate/podtemplate/transform/retrieve"
+	"github.com/podtemplate/podtemplate/transform/validation"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -49,6 +50,9 @@ type Options struct {
 	// TemplateTimeout bounds the template stage (all executions and the
 	// services built from them); 0 means no bound but ctx's.
 	TemplateTimeout time.Duration
+	// KeepGoing reports the problems of every stage it can reach (validate)
+	// instead of stopping after the first stage with problems.
+	KeepGoing bool
 }
 
 // Result is a rendered stack.
@@ -74,30 +78,45 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// validate (KeepGoing) reports every problem of every stage it can
+	// reach; render stops after the first stage with problems, reporting
+	// all of that stage's.
+	var problems diag.List
+	failed := func(err error) bool {
+		problems.Add(err)
+		return err != nil && !opts.KeepGoing
+	}
 	files, err := load.Files(load.Options{Files: opts.Files, Stdin: opts.Stdin, Env: in.Env, NoInterpolate: opts.NoInterpolate, Cwd: opts.Cwd}, opts.Warn)
-	if err != nil {
-		return nil, err
+	if files == nil || failed(err) {
+		return nil, orderedErr(append(problems, err), files)
 	}
 	cfg, err := config.Collect(files)
-	if err != nil {
-		return nil, err
+	if failed(err) {
+		return nil, orderedErr(problems, files)
 	}
 	removed := config.Strip(files)
-	merged := override.Files(load.Roots(files))
-	services, err := config.ServiceNames(files[0].Name, merged)
-	if err != nil {
-		return nil, err
+	if failed(validate(files, cfg, in.Env, opts)) {
+		return nil, orderedErr(problems, files)
 	}
-	if err := cfg.Finish(services, in.Args); err != nil {
-		return nil, err
+	merged, err := mergeFiles(files, cfg, in.Env, opts)
+	if failed(err) || merged == nil {
+		return nil, orderedErr(problems, files)
+	}
+	services, err := config.ServiceNames(files[0].Name, merged)
+	if failed(err) || services == nil {
+		return nil, orderedErr(problems, files)
+	}
+	if failed(cfg.Finish(services, in.Args)) {
+		return nil, orderedErr(problems, files)
 	}
 	templates, err := retrieve.Templates(ctx, cfg.Sources(in.Library), opts.Loaders)
-	if err != nil {
-		return nil, err
+	if failed(err) {
+		return nil, orderedErr(problems, files)
 	}
 	engine, err := render.New(templates, opts.Strict)
-	if err != nil {
-		return nil, err
+	if failed(err) || len(problems) > 0 {
+		// Building services needs valid services and templates.
+		return nil, orderedErr(problems, files)
 	}
 	project, typed, err := typedModel(ctx, files, merged, cfg, engine, in.Env, opts.NoInterpolate)
 	if err != nil {
@@ -191,4 +210,76 @@ func stopCause(ctx context.Context) error {
 		return &diag.Error{Msg: te.Error()}
 	}
 	return ctx.Err()
+}
+
+// validate checks the files (interpolated, consumed extension fields
+// removed) as docker stack deploy does and passes its warnings on.
+func validate(files []*load.File, cfg *config.Config, env map[string]string, opts Options) error {
+	vopts := validationOptions(cfg, env)
+	check := files
+	if opts.NoInterpolate {
+		// The deploy interpolates: check what it will see here.
+		check = make([]*load.File, len(files))
+		for i, f := range files {
+			c := *f
+			c.Root = load.Lenient(f.Root, env)
+			check[i] = &c
+		}
+	}
+	warnings, err := validation.Check(check, vopts)
+	if opts.Warn != nil {
+		for _, w := range warnings {
+			opts.Warn(w)
+		}
+	}
+	return err
+}
+
+// mergeFiles merges several files the way docker stack deploy does. Left
+// for the deploy to interpolate, they are merged by rules of our own
+// (docker's loader needs the values).
+func mergeFiles(files []*load.File, cfg *config.Config, env map[string]string, opts Options) (*yaml.Node, error) {
+	if len(files) == 1 || opts.NoInterpolate {
+		return override.Files(load.Roots(files)), nil
+	}
+	return validation.Merge(files, override.Files(load.Roots(files)), validationOptions(cfg, env))
+}
+
+// validationOptions tells validation which services become pods and jobs.
+func validationOptions(cfg *config.Config, env map[string]string) validation.Options {
+	vopts := validation.Options{Env: env, Pods: map[string]bool{}, Built: map[string]bool{}, MovesToComponent: assemble.MovesToComponent}
+	if cfg != nil {
+		for name := range cfg.Pods {
+			vopts.Pods[name], vopts.Built[name] = true, true
+		}
+		for name := range cfg.Jobs {
+			vopts.Built[name] = true
+		}
+	}
+	return vopts
+}
+
+// orderedErr returns the problems sorted by file and position; of two at
+// one place (a value that failed interpolation, then validation) only the
+// first found is kept.
+func orderedErr(problems diag.List, files []*load.File) error {
+	var all diag.List
+	for _, p := range problems {
+		all.Add(p)
+	}
+	var out diag.List
+	seen := map[diag.Pos]bool{}
+	for _, p := range all {
+		var d *diag.Error
+		if errors.As(p, &d) && d.Line > 0 {
+			at := diag.Pos{File: d.File, Line: d.Line, Column: d.Column}
+			if seen[at] {
+				continue
+			}
+			seen[at] = true
+		}
+		out = append(out, p)
+	}
+	validation.Sort(out, files)
+	return out.Err()
 }

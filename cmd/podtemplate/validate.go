@@ -48,6 +48,7 @@ func runValidate(ctx context.Context, a *app, opts *validateOptions) error {
 	if err != nil {
 		return err
 	}
+	topts.KeepGoing = true
 	res, err := transform.Render(ctx, topts)
 	if opts.format.json() {
 		return validateJSON(a, res, err)

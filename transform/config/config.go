@@ -95,8 +95,8 @@ type Config struct {
 	podGlobal, jobGlobal map[string]any
 }
 
-// Collect decodes the extension fields of files and removes them from the
-// trees. It reports every problem it finds as a diag.List.
+// Collect decodes the extension fields of files. It reports every problem
+// it finds as a diag.List, with what it could decode.
 func Collect(files []*load.File) (*Config, error) {
 	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}}
 	var errs diag.List
@@ -123,10 +123,7 @@ func Collect(files []*load.File) (*Config, error) {
 			errs.Add(c.topLevel(f, k, v, JobsKey))
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, errs.Err()
 }
 
 // Strip removes the extension fields from every file's tree and returns

@@ -27,7 +27,8 @@ const (
 // exactly as docker stack deploy does: docker/cli's template rules (a
 // default is used literally, an empty variable gives an empty string) and
 // its type casts (replicas: ${N} becomes a number; other values stay
-// strings). Keys are left alone, as docker does.
+// strings). Keys are left alone, as docker does. Every failing value is
+// reported (a diag.List when there are several).
 //
 // The text of inline templates in the consumed extension fields is never
 // interpolated, however it is reached: aliases and merge keys inside those
@@ -37,7 +38,8 @@ const (
 // Aliases elsewhere whose targets hold variables are expanded too, so each
 // use is interpolated (and cast) for its own place, as docker does.
 func Interpolate(f *File, env map[string]string, warn func(string)) error {
-	if f.Anchors {
+	if f.Anchors && !cyclic(f.Root) {
+		// (An alias cycle is reported by validation; it cannot be copied.)
 		unshare(f.Root)
 	}
 	missing := map[string]bool{}
@@ -45,20 +47,19 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		v, ok := env[name]
 		return v, ok
 	}
-	var err error
+	var errs diag.List
 	eachValue(f.Root, func(n *yaml.Node, path []string, service string) bool {
 		for _, name := range plainVariables(n.Value) {
 			if _, ok := env[name]; !ok {
 				missing[name] = true
 			}
 		}
-		if serr := substitute(n, path, lookup); serr != nil {
-			err = diag.Service(f.Pos(n).Errorf("%s", serr.Error()), service)
-			return false
+		if err := substitute(n, path, lookup); err != nil {
+			errs.Add(diag.Service(f.Pos(n).Errorf("%s", err.Error()), service))
 		}
 		return true
 	})
-	if err != nil {
+	if err := errs.Err(); err != nil {
 		return err
 	}
 	if warn != nil && len(missing) > 0 {
@@ -281,6 +282,29 @@ func unshare(root *yaml.Node) {
 		}
 	}
 	walk(root, nil, false)
+}
+
+// cyclic reports whether an anchor's value holds an alias to itself.
+func cyclic(root *yaml.Node) bool {
+	state := map[*yaml.Node]int{} // 1 visiting, 2 done
+	var walk func(n *yaml.Node) bool
+	walk = func(n *yaml.Node) bool {
+		if n.Kind == yaml.AliasNode {
+			return state[n.Alias] == 1 || walk(n.Alias)
+		}
+		if state[n] != 0 {
+			return false
+		}
+		state[n] = 1
+		for _, c := range n.Content {
+			if walk(c) {
+				return true
+			}
+		}
+		state[n] = 2
+		return false
+	}
+	return walk(root)
 }
 
 // holdsDollar reports whether a value below n holds a $.

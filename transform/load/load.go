@@ -47,7 +47,9 @@ type File struct {
 func (f *File) Pos(n *yaml.Node) diag.Pos { return diag.At(f.Name, n) }
 
 // Files reads and parses every input file, interpolating variables unless
-// NoInterpolate. Missing variables are reported through warn.
+// NoInterpolate. Missing variables are reported through warn. When only
+// interpolation fails it returns the files too (the failing values left
+// as they were), with every such problem, so validate can go on.
 func Files(opts Options, warn func(string)) ([]*File, error) {
 	if len(opts.Files) == 0 {
 		return nil, &diag.Error{Msg: "no input files: give one with -c FILE, as an argument, or - for stdin"}
@@ -61,6 +63,7 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 	}
 	stdinUsed := false
 	var files []*File
+	var interpolation diag.List // every file's problems, then the files
 	for _, name := range opts.Files {
 		var data []byte
 		var err error
@@ -100,13 +103,11 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 		}
 		f.Text = data
 		if !opts.NoInterpolate {
-			if err := Interpolate(f, opts.Env, warn); err != nil {
-				return nil, err
-			}
+			interpolation.Add(Interpolate(f, opts.Env, warn))
 		}
 		files = append(files, f)
 	}
-	return files, nil
+	return files, interpolation.Err()
 }
 
 func unwrapPathError(err error) error {

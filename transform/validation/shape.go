@@ -1,0 +1,257 @@
+package validation
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// shape returns a stand-in for the service svc that docker's schema and
+// loader accept exactly when they accept svc: services with the same
+// shape are accepted or refused together, so the fast check validates
+// each shape once (a stack of 3000 near-identical services has
+// a handful of shapes). Only values neither the schema nor the loader can
+// refuse are replaced; everything else is kept as it is:
+//
+//   - image: the schema checks {"type": "string"}; the loader copies it.
+//     (stack deploy's image reference check runs apart, on every service.)
+//   - environment, labels, deploy.labels (list_or_dict in every 3.x
+//     schema): a mapping's string values are only type-checked
+//     ({"type": ["string", "number", "null"]}) and the loader turns them
+//     into strings without error, so they become "". A list's strings are
+//     type-checked and must be unique (uniqueItems), and the loader splits
+//     them at "=" without error, so each becomes a token naming its
+//     equality class: duplicates stay duplicates.
+//   - ports: a string item "A" or "A:B" of decimal ports 1-65535 passes the
+//     schema's "ports" format (nat.ParsePortSpec) and the loader's
+//     conversion (nat.ParsePortSpecs, swarmopts.ConvertPortToPortConfig)
+//     whatever the numbers, so it becomes "k:k" for its equality class k
+//     (uniqueItems again).
+func shape(svc map[string]any) map[string]any {
+	out := make(map[string]any, len(svc))
+	for k, v := range svc {
+		switch k {
+		case "image":
+			if _, ok := v.(string); ok {
+				v = ""
+			}
+		case "environment", "labels":
+			v = listOrDict(v)
+		case "deploy":
+			if d, ok := v.(map[string]any); ok {
+				if l, has := d["labels"]; has {
+					c := make(map[string]any, len(d))
+					for dk, dv := range d {
+						c[dk] = dv
+					}
+					c["labels"] = listOrDict(l)
+					v = c
+				}
+			}
+		case "ports":
+			v = ports(v)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func listOrDict(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			if _, ok := x.(string); ok {
+				x = ""
+			}
+			m[k] = x
+		}
+		return m
+	case []any:
+		return classes(t, func(s string, class int) (string, bool) { return "v" + strconv.Itoa(class), true })
+	}
+	return v
+}
+
+var simplePort = regexp.MustCompile(`^([1-9][0-9]{0,4})(?::([1-9][0-9]{0,4}))?$`)
+
+func ports(v any) any {
+	list, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	return classes(list, portToken)
+}
+
+// portToken is the stand-in for a simple port string of equality class
+// class.
+func portToken(s string, class int) (string, bool) {
+	m := simplePort.FindStringSubmatch(s)
+	if m == nil {
+		return "", false
+	}
+	for _, p := range m[1:] {
+		if n, _ := strconv.Atoi(p); p != "" && n > 65535 {
+			return "", false
+		}
+	}
+	c := strconv.Itoa(class + 1)
+	return c + ":" + c, true
+}
+
+// classes replaces each string item that token accepts with the token of
+// its equality class among the list's strings.
+func classes(list []any, token func(s string, class int) (string, bool)) []any {
+	out := make([]any, len(list))
+	ids := map[string]int{}
+	for i, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			out[i] = x
+			continue
+		}
+		id, seen := ids[s]
+		if !seen {
+			id = len(ids)
+			ids[s] = id
+		}
+		if t, ok := token(s, id); ok {
+			out[i] = t
+		} else {
+			out[i] = s
+		}
+	}
+	return out
+}
+
+// fingerprint is a key for the shape of the service node svc: services
+// with equal fingerprints have equal shapes (it encodes the same
+// abstraction from the YAML nodes, keys in their order, without building
+// the values), so the fast check converts only one service per
+// fingerprint.
+func fingerprint(b *strings.Builder, svc *yaml.Node, skip func(key string) bool) {
+	b.WriteByte('{')
+	for _, p := range yamlx.Pairs(svc) {
+		if skip(p.Key.Value) {
+			continue
+		}
+		writeString(b, p.Key.Value)
+		b.WriteByte(':')
+		v := yamlx.Resolve(p.Value)
+		switch p.Key.Value {
+		case "image":
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+				b.WriteString("S")
+				continue
+			}
+		case "environment", "labels":
+			fingerprintListOrDict(b, v)
+			continue
+		case "deploy":
+			if v.Kind == yaml.MappingNode {
+				b.WriteByte('{')
+				for _, d := range yamlx.Pairs(v) {
+					writeString(b, d.Key.Value)
+					b.WriteByte(':')
+					if d.Key.Value == "labels" {
+						fingerprintListOrDict(b, yamlx.Resolve(d.Value))
+					} else {
+						fingerprintNode(b, d.Value)
+					}
+				}
+				b.WriteByte('}')
+				continue
+			}
+		case "ports":
+			if v.Kind == yaml.SequenceNode {
+				fingerprintClasses(b, v, func(s string) bool { _, ok := portToken(s, 0); return ok })
+				continue
+			}
+		}
+		fingerprintNode(b, v)
+	}
+	b.WriteByte('}')
+}
+
+func fingerprintListOrDict(b *strings.Builder, v *yaml.Node) {
+	switch v.Kind {
+	case yaml.MappingNode:
+		b.WriteByte('{')
+		for _, p := range yamlx.Pairs(v) {
+			writeString(b, p.Key.Value)
+			b.WriteByte(':')
+			if x := yamlx.Resolve(p.Value); x.Kind == yaml.ScalarNode && x.ShortTag() == "!!str" {
+				b.WriteString("S")
+			} else {
+				fingerprintNode(b, x)
+			}
+		}
+		b.WriteByte('}')
+	case yaml.SequenceNode:
+		fingerprintClasses(b, v, func(string) bool { return true })
+	default:
+		fingerprintNode(b, v)
+	}
+}
+
+// fingerprintClasses writes a list whose string items token accepts as
+// their equality class.
+func fingerprintClasses(b *strings.Builder, v *yaml.Node, accepts func(string) bool) {
+	ids := map[string]int{}
+	b.WriteByte('[')
+	for _, it := range v.Content {
+		x := yamlx.Resolve(it)
+		if x.Kind == yaml.ScalarNode && x.ShortTag() == "!!str" {
+			id, seen := ids[x.Value]
+			if !seen {
+				id = len(ids)
+				ids[x.Value] = id
+			}
+			if accepts(x.Value) {
+				b.WriteString("C" + strconv.Itoa(id) + ",")
+				continue
+			}
+		}
+		fingerprintNode(b, x)
+		b.WriteByte(',')
+	}
+	b.WriteByte(']')
+}
+
+func fingerprintNode(b *strings.Builder, n *yaml.Node) {
+	n = yamlx.Resolve(n)
+	if n == nil {
+		b.WriteString("~")
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		b.WriteByte('{')
+		for _, p := range yamlx.Pairs(n) {
+			writeString(b, p.Key.Value)
+			b.WriteByte(':')
+			fingerprintNode(b, p.Value)
+		}
+		b.WriteByte('}')
+	case yaml.SequenceNode:
+		b.WriteByte('[')
+		for _, c := range n.Content {
+			fingerprintNode(b, c)
+			b.WriteByte(',')
+		}
+		b.WriteByte(']')
+	default:
+		b.WriteString(n.ShortTag())
+		writeString(b, n.Value)
+	}
+}
+
+// writeString writes s length-prefixed, so no text can fake structure.
+func writeString(b *strings.Builder, s string) {
+	b.WriteString(strconv.Itoa(len(s)))
+	b.WriteByte('"')
+	b.WriteString(s)
+}
