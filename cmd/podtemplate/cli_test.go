@@ -108,7 +108,7 @@ func TestFlagAliases(t *testing.T) {
 	args := filepath.Join(dir, "args.yml")
 	args2 := filepath.Join(dir, "args2.yml")
 	mustWrite(t, base, tinyStack)
-	mustWrite(t, over, "services:\n  web:\n    image: example/web:override\n")
+	mustWrite(t, over, "version: \"3.8\"\nservices:\n  web:\n    image: example/web:override\n") // docker refuses files of different versions
 	mustWrite(t, args, "AppPort: 9000\n")
 	mustWrite(t, args2, "AppPort: 9100\n")
 	var outputs []string
