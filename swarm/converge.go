@@ -381,7 +381,7 @@ func (c *Client) rollbackOne(ctx context.Context, ch ServiceChange) error {
 		}
 		var uerr error
 		if s.PreviousSpec != nil && sameSpec(*s.PreviousSpec, ch.Before.Spec) {
-			_, uerr = c.api.ServiceUpdate(ctx, s.ID, s.Version, s.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"})
+			_, uerr = c.api.ServiceUpdate(ctx, s.ID, s.Version, s.Spec, swarm.ServiceUpdateOptions{Rollback: "previous", RegistryAuthFrom: swarm.RegistryAuthFromPreviousSpec})
 		} else {
 			_, uerr = c.api.ServiceUpdate(ctx, s.ID, s.Version, ch.Before.Spec, swarm.ServiceUpdateOptions{})
 		}

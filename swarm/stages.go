@@ -3,7 +3,7 @@ package swarm
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -148,26 +148,37 @@ func (s *StagedStack) File(names []string) ([]byte, error) {
 }
 
 // Phases describes the ordered deploy of the stack, one line per phase,
-// for deploy --dry-run.
-func (s *StagedStack) Phases() []string {
-	list := func(names []string) string {
+// for deploy --dry-run. snap is the deployed stack's snapshot (its jobs'
+// hashes), which tells the staged jobs that would run from the unchanged
+// ones that would not (all run with rerun).
+func (s *StagedStack) Phases(snap Snapshot, rerun bool) []string {
+	jobs := func(names []string) string {
 		if len(names) == 0 {
-			return "(none)"
+			return "none"
 		}
-		sorted := append([]string(nil), names...)
-		sort.Strings(sorted)
-		out := ""
-		for i, n := range sorted {
-			if i > 0 {
-				out += ", "
+		parts := make([]string, len(names))
+		for i, n := range names {
+			b, ok := snap.Services[snap.Stack+"_"+n]
+			switch {
+			case !ok:
+				parts[i] = n + " (new: runs)"
+			case b.Hash != "" && b.Hash == s.Hash[n] && !rerun:
+				parts[i] = n + " (unchanged: not run again)"
+			case b.Hash != "" && b.Hash == s.Hash[n]:
+				parts[i] = n + " (unchanged, runs again: --rerun-unchanged)"
+			default:
+				parts[i] = n + " (changed: runs)"
 			}
-			out += n
 		}
-		return out
+		return strings.Join(parts, ", ")
+	}
+	rest := "none"
+	if r := s.Rest(); len(r) > 0 {
+		rest = strings.Join(r, ", ")
 	}
 	return []string{
-		"1. pre-deploy jobs, deployed and followed; a failure stops the deploy: " + list(s.Pre),
-		"2. the rest of the stack, deployed; services wait to converge, jobs are followed: " + list(s.Rest()),
-		"3. post-deploy jobs, deployed and followed; a failure fails the deploy (--rollback-on-failure rolls phase 2 back): " + list(s.Post),
+		"1. pre-deploy jobs, deployed and followed; a failure stops the deploy with nothing else changed: " + jobs(s.Pre),
+		"2. the rest of the stack, deployed; created and updated services wait to converge: " + rest,
+		"3. post-deploy jobs, deployed and followed; a failure fails the deploy (--rollback-on-failure rolls phase 2 back): " + jobs(s.Post),
 	}
 }

@@ -116,11 +116,18 @@ x-team: payments
 	if f, _ := s.File(nil); f != nil {
 		t.Errorf("no services gave a file: %s", f)
 	}
-	phases := strings.Join(s.Phases(), "\n")
-	for _, w := range []string{"1. pre-deploy jobs", ": migrate", "2. the rest", ": app, nightly, warm", "3. post-deploy", ": smoke"} {
+	snap := Snapshot{Stack: "s", Services: map[string]ServiceSnapshot{"s_migrate": {Hash: "abc"}, "s_smoke": {Hash: "old"}}}
+	phases := strings.Join(s.Phases(snap, false), "\n")
+	for _, w := range []string{"1. pre-deploy jobs", ": migrate (unchanged: not run again)", "2. the rest", ": app, warm, nightly", "3. post-deploy", ": smoke (changed: runs)"} {
 		if !strings.Contains(phases, w) {
 			t.Errorf("phases lack %q:\n%s", w, phases)
 		}
+	}
+	if p := s.Phases(Snapshot{Stack: "s"}, false)[0]; !strings.HasSuffix(p, ": migrate (new: runs)") {
+		t.Errorf("new job: %s", p)
+	}
+	if p := s.Phases(snap, true)[0]; !strings.HasSuffix(p, ": migrate (unchanged, runs again: --rerun-unchanged)") {
+		t.Errorf("rerun: %s", p)
 	}
 }
 
