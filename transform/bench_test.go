@@ -54,3 +54,5 @@ func BenchmarkRenderPassThrough3000(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkRender10(b *testing.B) { benchRender(b, 10) }

@@ -4,7 +4,6 @@
 package assemble
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -166,8 +165,8 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 		ctrl = yamlx.Map()
 	}
 	ctrl.Style &^= yaml.FlowStyle
-	copyKeys(ctrl, svc, controllerKeys)
-	copyKeys(ctrl, svc, []string{"depends_on"})
+	copyKeys(ctrl, svc, controllerKeySet)
+	copyKeys(ctrl, svc, dependsOnKeySet)
 	for _, kv := range yamlx.Pairs(svc) {
 		if strings.HasPrefix(kv.Key.Value, "x-") && yamlx.Get(ctrl, kv.Key.Value) == nil {
 			yamlx.Set(ctrl, kv.Key.Value, yamlx.Copy(kv.Value))
@@ -280,17 +279,31 @@ func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
 	return nil
 }
 
+// keySet is a set of service keys, built once: copyKeys runs several
+// times for every pod.
+type keySet map[string]bool
+
+func newKeySet(keys ...string) keySet {
+	s := make(keySet, len(keys))
+	for _, k := range keys {
+		s[k] = true
+	}
+	return s
+}
+
+var (
+	controllerKeySet    = newKeySet(controllerKeys...)
+	mainComponentKeySet = newKeySet(mainComponentKeys...)
+	dependsOnKeySet     = newKeySet("depends_on")
+)
+
 // copyKeys copies the listed keys from src to dst, in src's order, where
 // dst does not set them. The service node src is the build's own copy, and
 // the controller and its label texts only read shared values (labels are
 // written before the controller is finished), so values are not copied.
-func copyKeys(dst, src *yaml.Node, keys []string) {
-	want := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		want[k] = true
-	}
+func copyKeys(dst, src *yaml.Node, keys keySet) {
 	for _, p := range yamlx.Pairs(src) {
-		if want[p.Key.Value] && yamlx.Get(dst, p.Key.Value) == nil {
+		if keys[p.Key.Value] && yamlx.Get(dst, p.Key.Value) == nil {
 			yamlx.Set(dst, p.Key.Value, p.Value)
 		}
 	}
@@ -358,12 +371,12 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 		main = yamlx.Map()
 	}
 	fromService := yamlx.Map()
-	copyKeys(fromService, in.Service, mainComponentKeys)
+	copyKeys(fromService, in.Service, mainComponentKeySet)
 	fromService, err := in.prepare(nil, mainName, fromService)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	copyKeys(main, fromService, mainComponentKeys)
+	copyKeys(main, fromService, mainComponentKeySet)
 	if img, _ := yamlx.Scalar(yamlx.Get(main, "image")); img == "" {
 		return nil, nil, nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("main component %q has no image: neither the service nor a transformer template sets one", mainName)}
 	}
@@ -518,8 +531,9 @@ func checkDependsOn(comp *yaml.Node) error {
 
 // Marshal renders a node as YAML text indented by two spaces.
 func Marshal(n *yaml.Node) (string, error) {
-	var b bytes.Buffer
-	if err := codec.Write(&b, n); err != nil {
+	b := codec.GetBuffer()
+	defer codec.PutBuffer(b)
+	if err := codec.Write(b, n); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -269,9 +269,9 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 		k.HeadComment, k.FootComment = "", ""
 		key = &k
 	}
-	var b bytes.Buffer
-	b.Grow(4096)
-	if err := codec.WriteStyled(&b, yamlx.Map(key, svc), o.lay.services, o.lay.style); err != nil {
+	b := codec.GetBuffer()
+	defer codec.PutBuffer(b)
+	if err := codec.WriteStyled(b, yamlx.Map(key, svc), o.lay.services, o.lay.style); err != nil {
 		return nil, err
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: b.String()}, nil

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"regexp"
 	"sort"
 	"strconv"
@@ -29,12 +30,16 @@ type Engine struct {
 	names  map[string]string // source key -> template name
 	strict bool
 
-	parsed     sync.Map // template name + "\x00" + output -> *yaml.Node
-	parsedSize atomic.Int64
-	budget     atomic.Int64 // list items templates may still build
-	output     atomic.Int64 // output bytes templates may still write
-	stopped    atomic.Bool  // the render was cancelled or ran out of time
-	weights    sync.Map     // typed data pointer -> weight (see weigh)
+	// parsed caches the parsed outputs seen more than once, by hash
+	// (seen marks first sightings, without keeping the text).
+	parsedMu sync.RWMutex
+	parsed   map[uint64]parsedOutput
+	seen     [seenSlots]atomic.Uint64
+	seed     maphash.Seed
+	budget   atomic.Int64 // list items templates may still build
+	output   atomic.Int64 // output bytes templates may still write
+	stopped  atomic.Bool  // the render was cancelled or ran out of time
+	weights  sync.Map     // typed data pointer -> weight (see weigh)
 
 	mu        sync.Mutex
 	executors []*executor // idle executors
@@ -54,6 +59,16 @@ type executor struct {
 // parsed once; unique outputs stop being cached once it is full.
 const maxParsed = 4096
 
+// seenSlots is how many first sightings of outputs are remembered. A
+// sighting lost to another output in the same slot only delays caching.
+const seenSlots = 1 << 13
+
+// parsedOutput is a cached parse of one template's output.
+type parsedOutput struct {
+	name, out string
+	node      *yaml.Node
+}
+
 // Template is a template's text to parse: its key, a display name and its
 // text, and where the stack names it (for errors).
 type Template struct {
@@ -65,7 +80,7 @@ type Template struct {
 // New parses every template into one set. strict makes a missing key an
 // error instead of empty.
 func New(sources []Template, strict bool) (*Engine, error) {
-	e := &Engine{names: map[string]string{}, strict: strict}
+	e := &Engine{names: map[string]string{}, strict: strict, parsed: map[uint64]parsedOutput{}, seed: maphash.MakeSeed()}
 	missing := "missingkey=zero"
 	if strict {
 		missing = "missingkey=error"
@@ -187,25 +202,37 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 		return nil, err
 	}
 	name := e.names[key]
-	cacheKey := name + "\x00" + out
-	if n, ok := e.parsed.Load(cacheKey); ok {
-		if n, ok := n.(*yaml.Node); ok {
-			return yamlx.Copy(n), nil
-		}
+	h := e.outputHash(name, out)
+	e.parsedMu.RLock()
+	c, cached := e.parsed[h]
+	e.parsedMu.RUnlock()
+	if cached && c.name == name && c.out == out {
+		return yamlx.Copy(c.node), nil
 	}
 	n, err := ParseOutput(name, out)
 	if err != nil {
 		return nil, err
 	}
 	// Keep a parsed copy only from an output's second sighting on, so
-	// outputs unique to one service cost no memory beyond a marker.
-	if prev, loaded := e.parsed.LoadOrStore(cacheKey, struct{}{}); loaded {
-		if _, marker := prev.(struct{}); marker && e.parsedSize.Load() < maxParsed {
-			e.parsedSize.Add(1)
-			e.parsed.Store(cacheKey, yamlx.Copy(n))
+	// outputs unique to one service cost neither memory nor a key.
+	if !cached && e.seen[h%seenSlots].Swap(h) == h {
+		e.parsedMu.Lock()
+		if _, ok := e.parsed[h]; !ok && len(e.parsed) < maxParsed {
+			e.parsed[h] = parsedOutput{name: name, out: out, node: yamlx.Copy(n)}
 		}
+		e.parsedMu.Unlock()
 	}
 	return n, nil
+}
+
+// outputHash identifies a template's output for the cache.
+func (e *Engine) outputHash(name, out string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	h.WriteString(name)
+	h.WriteByte(0)
+	h.WriteString(out)
+	return h.Sum64()
 }
 
 // ParseOutput parses a template's output as a YAML mapping.

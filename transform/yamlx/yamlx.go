@@ -58,7 +58,7 @@ func Pairs(m *yaml.Node) []Pair {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
-	var own []Pair
+	own := make([]Pair, 0, len(m.Content)/2)
 	var merged []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]

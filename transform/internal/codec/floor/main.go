@@ -1,0 +1,48 @@
+// Command floor is the floor scripts/bench.sh measures a render against: it
+// only reads a stack file, parses it and writes it out again with the
+// project's codec (the parallel split parser where the file allows, else
+// yaml.v3, and the block writer), the least any render of that stack does.
+//
+//	floor IN OUT
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/podtemplate/podtemplate/transform/internal/codec"
+	"github.com/podtemplate/podtemplate/transform/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: floor IN OUT")
+		os.Exit(2)
+	}
+	if err := roundTrip(os.Args[1], os.Args[2]); err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+}
+
+func roundTrip(in, out string) error {
+	data, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	doc, ok := codec.Split(data)
+	if !ok {
+		doc = &yaml.Node{}
+		if err := yaml.Unmarshal(data, doc); err != nil {
+			return err
+		}
+	}
+	var b bytes.Buffer
+	b.Grow(len(data))
+	if err := codec.Write(&b, yamlx.Body(doc)); err != nil {
+		return err
+	}
+	return os.WriteFile(out, b.Bytes(), 0o644)
+}
