@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
@@ -346,6 +347,26 @@ func TestE2EJobModes(t *testing.T) {
 	}
 	if out != "" || took > 5*time.Second {
 		t.Errorf("skipped unchanged jobs ran again (%s):\n%s", took, out)
+	}
+
+	// Docker 20.10 keeps the exited task containers of job-mode services,
+	// even after the service is removed (moby/moby#42789): removing the
+	// stack takes them away.
+	svcs, err := c.stackServices(ctx, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveStack(ctx, stack); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs {
+		list, err := c.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", serviceIDLabel+"="+s.ID))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ct := range list {
+			t.Errorf("container %s of the removed service %s is left (%s)", ct.Names, s.Spec.Name, ct.State)
+		}
 	}
 }
 
