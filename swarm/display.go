@@ -80,11 +80,16 @@ func finalLine(t *tracker) string {
 	case StateCompleted:
 		return fmt.Sprintf("%scompleted (exit 0) in %s", prefix, duration.Elapsed(r.Duration))
 	case StateFailed:
-		s := fmt.Sprintf("%sfailed (exit %s) in %s", prefix, exitText(r.ExitCode), duration.Elapsed(r.Duration))
-		if r.Err != "" && r.ExitCode < 0 {
-			s += ": " + oneLine(r.Err)
+		if r.ExitCode < 0 {
+			// No exit code: the task was lost with its node, shut down,
+			// or never started; the error says which.
+			s := fmt.Sprintf("%sfailed in %s", prefix, duration.Elapsed(r.Duration))
+			if r.Err != "" {
+				s += ": " + oneLine(r.Err)
+			}
+			return s
 		}
-		return s
+		return fmt.Sprintf("%sfailed (exit %d) in %s", prefix, r.ExitCode, duration.Elapsed(r.Duration))
 	case StateRejected:
 		return fmt.Sprintf("%srejected: %s", prefix, oneLine(r.Err))
 	case StateTimedOut:

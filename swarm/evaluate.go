@@ -20,9 +20,19 @@ type evaluation struct {
 	Finished time.Time
 	Counts   TaskCounts
 	Tasks    []swarm.Task // tasks of the current run, oldest first
-	// Stalled is the last failed task when no task is active and the run
-	// is not complete (nil otherwise).
+	// Stalled is the last task that failed or was shut down when no task
+	// is active and the run is not complete (nil otherwise). Swarm may
+	// still start another try: the caller decides after a delay.
 	Stalled *swarm.Task
+	// Unplaceable is Swarm's reason ("no suitable node (...)") when no
+	// task of the run is on a node and the scheduler finds none for them,
+	// or, for a global job, when Swarm created no task because no node
+	// qualifies. Swarm keeps trying: the caller decides after a delay.
+	Unplaceable string
+	// Nodes counts the run's tasks per node.
+	Nodes []NodeTasks
+	// Notes tells what Swarm did with tasks of drained or lost nodes.
+	Notes []taskNote
 	// Decisive is the task that decided a final outcome: the failed task
 	// of a failed run, the last completed task of a completed one (nil
 	// while the run goes on). A pod job's exit status is read from it.
@@ -34,9 +44,9 @@ type evaluation struct {
 // progress has one updater per service mode: the modes differ in how tasks
 // are grouped into tries and in what "done" means.
 type evaluator interface {
-	// evaluate judges the current run; nodes is the number of nodes a
-	// global job runs on (0: unknown, taken from the tasks).
-	evaluate(svc swarm.Service, all []swarm.Task, nodes int) evaluation
+	// evaluate judges the current run; nodes is the Swarm's nodes as
+	// last seen (tasks on a node that is down are lost).
+	evaluate(svc swarm.Service, all []swarm.Task, nodes nodeView) evaluation
 }
 
 // newEvaluator picks the evaluator for a job's mode.
@@ -52,7 +62,7 @@ func newEvaluator(job Job) evaluator {
 
 // evaluate computes the state of a job's current run with the evaluator of
 // its mode.
-func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluation {
+func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes nodeView) evaluation {
 	return newEvaluator(job).evaluate(svc, all, nodes)
 }
 
@@ -61,8 +71,8 @@ func evaluate(job Job, svc swarm.Service, all []swarm.Task, nodes int) evaluatio
 // completed, failed when one slot used up its tries.
 type restartNoneEvaluator struct{ job Job }
 
-func (e restartNoneEvaluator) evaluate(svc swarm.Service, all []swarm.Task, _ int) evaluation {
-	ev, g := tally(svc, all, func(t swarm.Task) string {
+func (e restartNoneEvaluator) evaluate(svc swarm.Service, all []swarm.Task, nodes nodeView) evaluation {
+	ev, g := tally(svc, all, nodes, func(t swarm.Task) string {
 		if svc.Spec.Mode.Global != nil || t.Slot == 0 {
 			return "node " + t.NodeID
 		}
@@ -78,7 +88,7 @@ func (e restartNoneEvaluator) evaluate(svc swarm.Service, all []swarm.Task, _ in
 	if need := e.job.Completions; need > 0 && ev.Counts.Completed >= need {
 		return finishCompleted(ev)
 	}
-	return unfinished(ev)
+	return unfinished(ev, nodes)
 }
 
 // replicatedJobEvaluator judges a replicated-job service: Swarm replaces
@@ -87,8 +97,8 @@ func (e restartNoneEvaluator) evaluate(svc swarm.Service, all []swarm.Task, _ in
 // (attempts-1)*completions failures prove some task ran out of tries.
 type replicatedJobEvaluator struct{ job Job }
 
-func (e replicatedJobEvaluator) evaluate(svc swarm.Service, all []swarm.Task, _ int) evaluation {
-	ev, g := tally(svc, all, func(t swarm.Task) string {
+func (e replicatedJobEvaluator) evaluate(svc swarm.Service, all []swarm.Task, nodes nodeView) evaluation {
+	ev, g := tally(svc, all, nodes, func(t swarm.Task) string {
 		if t.Slot == 0 {
 			return "node " + t.NodeID
 		}
@@ -108,25 +118,35 @@ func (e replicatedJobEvaluator) evaluate(svc swarm.Service, all []swarm.Task, _ 
 	if need := e.job.Completions; need > 0 && ev.Counts.Completed >= need {
 		return finishCompleted(ev)
 	}
-	return unfinished(ev)
+	return unfinished(ev, nodes)
 }
 
 // globalJobEvaluator judges a global-job service: one task per eligible
-// node, done when each node has a completed task.
+// node, done when each node Swarm gave a task has a completed one, and
+// every ready, active node has one (without placement constraints).
 type globalJobEvaluator struct{ job Job }
 
-func (e globalJobEvaluator) evaluate(svc swarm.Service, all []swarm.Task, nodes int) evaluation {
-	ev, g := tally(svc, all, func(t swarm.Task) string { return "node " + t.NodeID })
+func (e globalJobEvaluator) evaluate(svc swarm.Service, all []swarm.Task, nodes nodeView) evaluation {
+	ev, g := tally(svc, all, nodes, func(t swarm.Task) string { return "node " + t.NodeID })
+	constraints := constraintsOf(svc)
 	if len(ev.Tasks) == 0 {
+		// Swarm creates the tasks of a global job only on the nodes that
+		// qualify, and none when none does.
+		switch {
+		case len(constraints) > 0:
+			ev.Unplaceable = "no suitable node: no node satisfies the placement constraints (" + strings.Join(constraints, ", ") + ")"
+		case nodes.byID != nil && nodes.eligible == 0:
+			ev.Unplaceable = "no suitable node: no node is ready and active"
+		}
 		return ev
 	}
 	if failed := g.exhausted(e.job.Attempts); failed != nil {
 		ev.failWith(*failed)
 		return ev
 	}
-	need := nodes
-	if need <= 0 {
-		need = len(g.order)
+	need := len(g.order)
+	if len(constraints) == 0 && nodes.eligible > need {
+		need = nodes.eligible
 	}
 	complete := 0
 	for _, key := range g.order {
@@ -137,10 +157,18 @@ func (e globalJobEvaluator) evaluate(svc swarm.Service, all []swarm.Task, nodes 
 			}
 		}
 	}
-	if need > 0 && complete >= need {
+	if complete >= need {
 		return finishCompleted(ev)
 	}
-	return unfinished(ev)
+	return unfinished(ev, nodes)
+}
+
+// constraintsOf returns a service's placement constraints.
+func constraintsOf(svc swarm.Service) []string {
+	if p := svc.Spec.TaskTemplate.Placement; p != nil {
+		return p.Constraints
+	}
+	return nil
 }
 
 // taskGroups holds a run's tasks grouped into the tries of one slot or
@@ -150,10 +178,11 @@ type taskGroups struct {
 	order []string
 }
 
-// tally keeps the tasks of the service's current run, counts them by
-// state and groups them with key.
-func tally(svc swarm.Service, all []swarm.Task, key func(swarm.Task) string) (evaluation, taskGroups) {
-	tasks := currentTasks(svc, all)
+// tally keeps the tasks of the service's current run (tasks lost with
+// their node marked orphaned), counts them by state and per node, groups
+// them with key and notes which were rescheduled.
+func tally(svc swarm.Service, all []swarm.Task, nodes nodeView, key func(swarm.Task) string) (evaluation, taskGroups) {
+	tasks := nodes.markLost(currentTasks(svc, all))
 	ev := evaluation{State: StatePending, ExitCode: -1, Tasks: tasks}
 	g := taskGroups{tasks: map[string][]swarm.Task{}}
 	for _, t := range tasks {
@@ -162,22 +191,13 @@ func tally(svc swarm.Service, all []swarm.Task, key func(swarm.Task) string) (ev
 			g.order = append(g.order, k)
 		}
 		g.tasks[k] = append(g.tasks[k], t)
-		switch st := t.Status.State; {
-		case st == swarm.TaskStateComplete:
-			ev.Counts.Completed++
-		case st == swarm.TaskStateRunning || st == swarm.TaskStateStarting:
-			ev.Counts.Running++
-		case isFailState(st):
-			ev.Counts.Failed++
-		case st == swarm.TaskStateShutdown || st == swarm.TaskStateRemove:
-			ev.Counts.Stopped++
-		default:
-			ev.Counts.Pending++
-		}
+		ev.Counts.add(t.Status.State)
 		if ev.Started.IsZero() || t.CreatedAt.Before(ev.Started) {
 			ev.Started = t.CreatedAt
 		}
 	}
+	ev.Nodes = nodes.perNode(tasks)
+	ev.Notes = nodes.rescheduled(tasks, key)
 	return ev, g
 }
 
@@ -209,25 +229,45 @@ func (g taskGroups) exhausted(limit int) *swarm.Task {
 	return failed
 }
 
-// unfinished settles a run that neither failed nor completed: running,
-// stalled after failures (the caller decides after the restart delay), or
-// pending.
-func unfinished(ev evaluation) evaluation {
+// unfinished settles a run that neither failed nor completed: running;
+// stalled after failures or tasks shut down (a drained node) that Swarm
+// may or may not replace (the caller decides after the restart delay);
+// unplaceable; or pending.
+func unfinished(ev evaluation, nodes nodeView) evaluation {
 	if ev.Counts.Running > 0 {
 		ev.State = StateRunning
 		return ev
 	}
-	if ev.Counts.Pending == 0 && ev.Counts.Failed > 0 {
-		// Every task ended, some failed, and Swarm may or may not start
-		// another try.
-		ev.Stalled = lastFailed(ev.Tasks)
+	if ev.Counts.Pending == 0 && (ev.Counts.Failed > 0 || ev.Counts.Stopped > 0) {
+		// Every task ended, some failed or were shut down, and Swarm may
+		// or may not start another try.
+		if last := lastEnded(ev.Tasks); last != nil {
+			t := *last
+			if t.Status.State == swarm.TaskStateShutdown && t.Status.Err == "" {
+				t.Status.Err = "task shut down on " + nodes.name(t.NodeID)
+				if nodes.drained(t.NodeID) {
+					t.Status.Err += " (node drained)"
+				}
+				t.Status.Err += " and not rescheduled"
+			}
+			ev.Stalled = &t
+		}
+	}
+	held := false
+	for _, t := range ev.Tasks {
+		if heldByNode(t.Status.State) {
+			held = true
+		}
 	}
 	// Tasks of a restart-none service that stopped without completing
-	// (shut down by an update, or failed with attempts left and not yet
-	// replaced) leave the job pending.
+	// (failed with attempts left and not yet replaced) leave the job
+	// pending, and so do tasks the scheduler cannot place yet.
 	for _, t := range ev.Tasks {
 		if isPendingState(t.Status.State) && t.Status.Err != "" {
 			ev.Err = t.Status.Err
+			if !held && strings.Contains(t.Status.Err, "no suitable node") {
+				ev.Unplaceable = t.Status.Err
+			}
 		}
 	}
 	return ev
@@ -245,10 +285,12 @@ func finishCompleted(ev evaluation) evaluation {
 	return ev
 }
 
-func lastFailed(tasks []swarm.Task) *swarm.Task {
+// lastEnded is the latest task that failed or was shut down.
+func lastEnded(tasks []swarm.Task) *swarm.Task {
 	var last *swarm.Task
 	for i := range tasks {
-		if isFailState(tasks[i].Status.State) && (last == nil || tasks[i].Status.Timestamp.After(last.Status.Timestamp)) {
+		st := tasks[i].Status.State
+		if (isFailState(st) || st == swarm.TaskStateShutdown) && (last == nil || tasks[i].Status.Timestamp.After(last.Status.Timestamp)) {
 			last = &tasks[i]
 		}
 	}
@@ -262,7 +304,9 @@ func (ev *evaluation) failWith(t swarm.Task) {
 		ev.State = StateRejected
 	}
 	ev.Err = t.Status.Err
-	if code, ok := taskExitCode(t); ok {
+	// A task lost with its node or shut down by Swarm has no exit code of
+	// its own (the container's, if any, is from being stopped).
+	if code, ok := taskExitCode(t); ok && !isLost(t) && t.Status.State != swarm.TaskStateShutdown {
 		ev.ExitCode = code
 	}
 	if ev.Err == "" && ev.ExitCode > 0 {

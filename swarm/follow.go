@@ -113,6 +113,12 @@ type JobRun struct {
 	Finished time.Time
 	// Tasks counts the run's tasks by state.
 	Tasks TaskCounts
+	// Nodes counts the run's tasks per node, in node name order.
+	Nodes []NodeTasks `json:",omitempty"`
+	// Notes tells what Swarm did with tasks of nodes that were drained or
+	// went down ("task shut down on worker-2 (node drained), rescheduled
+	// on vm").
+	Notes []string `json:",omitempty"`
 }
 
 // JobResult is how one job's run ended (or stands, if Follow was
@@ -136,6 +142,9 @@ type Summary struct {
 	Stack string
 	// Jobs holds one result per job, in name order.
 	Jobs []JobResult
+	// MultiNode is true when the Swarm had more than one node: the table
+	// then has a NODES column.
+	MultiNode bool
 }
 
 // OK reports whether every job completed. A scheduled job that has not
@@ -153,10 +162,16 @@ func (s Summary) OK() bool {
 	return true
 }
 
-// Print writes the summary table: job, state, exit code, duration, error.
+// Print writes the summary table: job, state, exit code, duration, the
+// tasks per node on a Swarm of several nodes, error; then the notes of
+// each job, one per line ("job: note").
 func (s Summary) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tSTATE\tEXIT\tDURATION\tERROR")
+	if s.MultiNode {
+		fmt.Fprintln(tw, "JOB\tSTATE\tEXIT\tDURATION\tNODES\tERROR")
+	} else {
+		fmt.Fprintln(tw, "JOB\tSTATE\tEXIT\tDURATION\tERROR")
+	}
 	for _, j := range s.Jobs {
 		state := string(j.State)
 		switch {
@@ -165,9 +180,18 @@ func (s Summary) Print(w io.Writer) {
 		case j.Unchanged:
 			state += " (unchanged)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, state, exitText(j.ExitCode), durationText(j), errText(j.Err, j.ExitCode))
+		if s.MultiNode {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, state, exitText(j.ExitCode), durationText(j), nodesText(j.Nodes), errText(j.Err, j.ExitCode))
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, state, exitText(j.ExitCode), durationText(j), errText(j.Err, j.ExitCode))
+		}
 	}
 	tw.Flush()
+	for _, j := range s.Jobs {
+		for _, n := range j.Notes {
+			fmt.Fprintf(w, "%s: %s\n", j.Name, n)
+		}
+	}
 }
 
 func exitText(code int) string {
@@ -214,7 +238,12 @@ type tracker struct {
 	final     bool
 	done      chan struct{} // closed when final and its logs are printed
 	stalledAt time.Time
-	ev        evaluation
+	// unplacedAt is when Swarm first found no node for the run.
+	unplacedAt time.Time
+	// noted holds the notes told so far, by task ID: a note keeps the
+	// words it had when first seen.
+	noted map[string]bool
+	ev    evaluation
 }
 
 // Follow waits for the jobs of a deployed stack to finish, streaming their
@@ -231,16 +260,21 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 	start := c.now()
 	var trackers []*tracker
 	disp := newDisplay(out, &trackers, c.now)
+	nodes := c.nodeView(ctx)
+	multi := nodes.multi()
 	for _, j := range jobs {
 		if j.Schedule != "" && len(opts.Jobs) == 0 {
 			// The scheduler, not the deploy, starts scheduled jobs.
 			disp.note("job %s: scheduled (%s), not waited for", j.Name, j.Schedule)
 			continue
 		}
-		if len(j.Name) > out.width {
-			out.width = len(j.Name)
+		if w := len(j.Name); w > out.width {
+			out.width = w
 		}
-		t := &tracker{job: j, done: make(chan struct{})}
+		if w := len(j.Name) + 1 + nodes.maxNameLen(); multi && w > out.width {
+			out.width = w // "job@node"
+		}
+		t := &tracker{job: j, done: make(chan struct{}), noted: map[string]bool{}}
 		t.timeout = j.Timeout
 		if t.timeout <= 0 {
 			t.timeout = opts.DefaultTimeout
@@ -297,6 +331,9 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 		for _, s := range svcs {
 			byID[s.ID] = s
 		}
+		if v := c.nodeView(ctx); v.byID != nil {
+			nodes = v
+		}
 		now := c.now()
 		pending := 0
 		for _, t := range trackers {
@@ -325,7 +362,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 				}
 				return c.collect(sum, trackers, &wg), err
 			}
-			ev := c.judge(ctx, t.job, svc, tasks)
+			ev := c.judge(ctx, t.job, svc, tasks, nodes)
 			if ev.Stalled != nil {
 				if t.stalledAt.IsZero() {
 					t.stalledAt = now
@@ -335,6 +372,20 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 				}
 			} else {
 				t.stalledAt = time.Time{}
+			}
+			if ev.Unplaceable != "" && !ev.State.Final() {
+				// Swarm keeps looking for a node; after a while, nobody
+				// is helped by waiting on.
+				if t.unplacedAt.IsZero() {
+					t.unplacedAt = now
+				}
+				if now.Sub(t.unplacedAt) > placementGrace {
+					ev.State = StateRejected
+					ev.Err = ev.Unplaceable
+					ev.Finished = now
+				}
+			} else {
+				t.unplacedAt = time.Time{}
 			}
 			if t.job.Schedule != "" && len(ev.Tasks) == 0 && zeroReplicas(svc) {
 				ev.State = StateScheduled
@@ -352,10 +403,24 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 			out.mu.Lock() // the progress display reads t.res
 			t.ev = ev
 			t.update(ev, start, now)
+			var news []string
+			for _, n := range ev.Notes {
+				if !t.noted[n.task] {
+					t.noted[n.task] = true
+					t.res.Notes = append(t.res.Notes, n.text)
+					news = append(news, n.text)
+				}
+			}
 			out.mu.Unlock()
+			for _, n := range news {
+				disp.note("job %s: %s", t.job.Name, n)
+			}
 			if opts.Logs && (!t.unchanged || t.rerun) {
 				if t.logs == nil {
 					t.logs = newJobLogs(logCtx, c.api, newLogSink(out, t.job.Name))
+				}
+				if multi {
+					t.logs.sink.nodeNames(ev.Tasks, nodes)
 				}
 				t.logs.sync(ev.Tasks)
 			}
@@ -382,6 +447,7 @@ func (c *Client) Follow(ctx context.Context, opts FollowOptions) (Summary, error
 		}
 	}
 	sum = c.collect(sum, trackers, &wg)
+	sum.MultiNode = multi || nodes.multi()
 	if !opts.NoSummary {
 		var b strings.Builder
 		b.WriteString("\n")
@@ -413,6 +479,11 @@ func zeroReplicas(svc swarm.Service) bool {
 	return r != nil && r.Replicas != nil && *r.Replicas == 0
 }
 
+// placementGrace is how long a run may find no node before it is
+// reported rejected: Swarm's scheduler retries, and a node may join or be
+// activated meanwhile.
+const placementGrace = 15 * time.Second
+
 func restartDelay(svc swarm.Service) time.Duration {
 	if rp := svc.Spec.TaskTemplate.RestartPolicy; rp != nil && rp.Delay != nil {
 		return *rp.Delay
@@ -428,6 +499,7 @@ func (t *tracker) update(ev evaluation, start, now time.Time) {
 	r.ExitCode = ev.ExitCode
 	r.Err = ev.Err
 	r.Tasks = ev.Counts
+	r.Nodes = ev.Nodes
 	r.Started = ev.Started
 	r.Finished = ev.Finished
 	from := ev.Started

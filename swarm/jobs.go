@@ -320,6 +320,22 @@ type TaskCounts struct {
 // Total is the number of tasks counted.
 func (c TaskCounts) Total() int { return c.Pending + c.Running + c.Completed + c.Failed + c.Stopped }
 
+// add counts one task in state s.
+func (c *TaskCounts) add(s swarm.TaskState) {
+	switch {
+	case s == swarm.TaskStateComplete:
+		c.Completed++
+	case s == swarm.TaskStateRunning || s == swarm.TaskStateStarting:
+		c.Running++
+	case isFailState(s):
+		c.Failed++
+	case s == swarm.TaskStateShutdown || s == swarm.TaskStateRemove:
+		c.Stopped++
+	default:
+		c.Pending++
+	}
+}
+
 // globalNodes counts the nodes a global job should run on: ready, active
 // nodes (placement constraints are not evaluated; when the service has
 // constraints, the tasks Swarm created are the reference).

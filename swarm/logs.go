@@ -25,6 +25,23 @@ type logSink struct {
 	// collect, when set, receives the lines instead (see readTaskLogs).
 	collect *collector
 	failed  bool
+	// nodes names the node of each task, on a Swarm of several nodes:
+	// lines are then prefixed "job@node".
+	nodes map[string]string
+}
+
+// nodeNames records the nodes of tasks, for the "job@node" prefix.
+func (s *logSink) nodeNames(tasks []swarm.Task, v nodeView) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nodes == nil {
+		s.nodes = map[string]string{}
+	}
+	for _, t := range tasks {
+		if t.NodeID != "" {
+			s.nodes[t.ID] = v.name(t.NodeID)
+		}
+	}
 }
 
 func newLogSink(out *output, name string) *logSink {
@@ -53,8 +70,12 @@ func (s *logSink) line(taskID string, stderr bool, raw string) {
 		return
 	}
 	s.seen[key] = true
+	prefix := s.name
+	if node := s.nodes[taskID]; node != "" {
+		prefix += "@" + node
+	}
 	s.mu.Unlock()
-	s.out.logLine(stderr, s.name, text)
+	s.out.logLine(stderr, prefix, text)
 }
 
 // problem reports, once per job, that its logs cannot be read (e.g. a

@@ -12,8 +12,9 @@ import (
 
 // judge evaluates a job's current run with the evaluator of its mode,
 // then lets a pod job's main component decide how a finished run ended.
-func (c *Client) judge(ctx context.Context, job Job, svc swarm.Service, tasks []swarm.Task) evaluation {
-	ev := evaluate(job, svc, tasks, c.globalNodes(ctx, svc))
+// nodes is the Swarm's nodes as last read (Client.nodeView).
+func (c *Client) judge(ctx context.Context, job Job, svc swarm.Service, tasks []swarm.Task, nodes nodeView) evaluation {
+	ev := evaluate(job, svc, tasks, nodes)
 	return c.podOutcome(ctx, job, ev)
 }
 

@@ -35,6 +35,7 @@ func (c *Client) List(ctx context.Context, stack string) ([]JobStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	nodes := c.nodeView(ctx)
 	var out []JobStatus
 	for _, j := range jobs {
 		svc := byID[j.ServiceID]
@@ -42,7 +43,7 @@ func (c *Client) List(ctx context.Context, stack string) ([]JobStatus, error) {
 		if err != nil {
 			return nil, err
 		}
-		ev := c.judge(ctx, j, svc, tasks)
+		ev := c.judge(ctx, j, svc, tasks, nodes)
 		if ev.Stalled != nil {
 			ev.failWith(*ev.Stalled)
 		}
@@ -149,6 +150,7 @@ func (c *Client) Prune(ctx context.Context, stack string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	nodes := c.nodeView(ctx)
 	var removed []string
 	for _, j := range jobs {
 		if j.Schedule != "" || byID[j.ServiceID].Spec.Labels[joblabel.CronEnable] == "true" {
@@ -159,10 +161,11 @@ func (c *Client) Prune(ctx context.Context, stack string) ([]string, error) {
 		if err != nil {
 			return removed, err
 		}
-		if activeTasks(tasks) {
+		// A task still "running" on a node that is down runs no more.
+		if activeTasks(nodes.markLost(tasks)) {
 			continue
 		}
-		ev := c.judge(ctx, j, svc, tasks)
+		ev := c.judge(ctx, j, svc, tasks, nodes)
 		if ev.Stalled != nil {
 			ev.failWith(*ev.Stalled)
 		}

@@ -170,7 +170,7 @@ func TestEvaluate(t *testing.T) {
 			task(svc, "a", 1, swarm.TaskStatePending, 0, 1, 0, "no suitable node (1 node not available)")}, StatePending, -1, "no suitable node (1 node not available)"},
 	}
 	for _, tc := range cases {
-		ev := evaluate(tc.job, tc.svc, tc.tasks, 0)
+		ev := evaluate(tc.job, tc.svc, tc.tasks, nodeView{})
 		if ev.State != tc.state || ev.ExitCode != tc.exit || ev.Err != tc.err {
 			t.Errorf("%s: got %s exit %d err %q, want %s exit %d err %q", tc.name, ev.State, ev.ExitCode, ev.Err, tc.state, tc.exit, tc.err)
 		}
@@ -188,11 +188,11 @@ func TestEvaluate(t *testing.T) {
 	prev.JobStatus = &swarm.JobStatus{}
 	tasks := []swarm.Task{task(prev, "p1", 0, swarm.TaskStateComplete, 0, 1, 0, ""), task(prev, "p2", 0, swarm.TaskStateComplete, 0, 1, 0, ""),
 		task(rj, "c1", 0, swarm.TaskStateComplete, 5, 6, 0, "")}
-	if ev := evaluate(rjob, rj, tasks, 0); ev.State != StatePending || ev.Counts.Completed != 1 {
+	if ev := evaluate(rjob, rj, tasks, nodeView{}); ev.State != StatePending || ev.Counts.Completed != 1 {
 		t.Errorf("replicated job with 1 of 2 completions: %+v", ev)
 	}
 	tasks = append(tasks, task(rj, "c2", 0, swarm.TaskStateComplete, 5, 7, 0, ""))
-	if ev := evaluate(rjob, rj, tasks, 0); ev.State != StateCompleted {
+	if ev := evaluate(rjob, rj, tasks, nodeView{}); ev.State != StateCompleted {
 		t.Errorf("replicated job with 2 of 2 completions: %+v", ev)
 	}
 
@@ -202,14 +202,14 @@ func TestEvaluate(t *testing.T) {
 	t1 := task(gj, "n1", 0, swarm.TaskStateComplete, 0, 1, 0, "")
 	t2 := task(gj, "n2", 0, swarm.TaskStateRunning, 0, 1, 0, "")
 	t2.NodeID = "node2"
-	if ev := evaluate(gjob, gj, []swarm.Task{t1, t2}, 2); ev.State != StateRunning {
+	if ev := evaluate(gjob, gj, []swarm.Task{t1, t2}, nodeView{eligible: 2}); ev.State != StateRunning {
 		t.Errorf("global job, 1 of 2 nodes: %+v", ev)
 	}
 	t2.Status.State = swarm.TaskStateComplete
-	if ev := evaluate(gjob, gj, []swarm.Task{t1, t2}, 2); ev.State != StateCompleted {
+	if ev := evaluate(gjob, gj, []swarm.Task{t1, t2}, nodeView{eligible: 2}); ev.State != StateCompleted {
 		t.Errorf("global job, 2 of 2 nodes: %+v", ev)
 	}
-	if ev := evaluate(gjob, gj, []swarm.Task{t1}, 2); ev.State != StatePending {
+	if ev := evaluate(gjob, gj, []swarm.Task{t1}, nodeView{eligible: 2}); ev.State != StatePending {
 		t.Errorf("global job, node 2 without task yet: %+v", ev)
 	}
 }
