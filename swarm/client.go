@@ -457,3 +457,11 @@ func (c *Client) DockerArgs() []string {
 	}
 	return nil
 }
+
+// EngineClient returns the full Engine API client, for what needs more of
+// the API than API (stackdiff converts specs with docker/cli's converter);
+// false for a client built on a fake.
+func (c *Client) EngineClient() (client.APIClient, bool) {
+	ac, ok := c.api.(client.APIClient)
+	return ac, ok
+}

@@ -22,6 +22,7 @@ type deployOptions struct {
 	// rollback and updateTimeout are for ordered deploys (x-jobs stage).
 	rollback      bool
 	updateTimeout time.Duration
+	dryRun        bool
 }
 
 func newDeployCommand(a *app) *cobra.Command {
@@ -56,6 +57,7 @@ updated converge), then the post-deploy jobs (a failure fails the deploy;
 	flags.BoolVar(&opts.rerun, "rerun-unchanged", false, "deploy replicated-job and global-job services even when unchanged (Swarm then runs them again); run unchanged staged jobs again")
 	flags.BoolVar(&opts.rollback, "rollback-on-failure", false, "when an updated service does not converge or a post-deploy job fails, roll back the services the deploy updated and remove those it created")
 	flags.DurationVar(&opts.updateTimeout, "update-timeout", 5*time.Minute, "wait at most this long for updated services to converge (ordered deploys)")
+	flags.BoolVar(&opts.dryRun, "dry-run", false, "render and show what the deploy would change (as podtemplate diff), deploy nothing")
 	opts.progressFlags.register(flags)
 	opts.reportFlags.register(flags)
 	_ = cmd.MarkFlagFilename("compose-file", "yaml", "yml")
@@ -64,6 +66,9 @@ updated converge), then the post-deploy jobs (a failure fails the deploy;
 
 func runDeploy(ctx context.Context, a *app, opts *deployOptions) error {
 	if err := opts.reportFlags.check(); err != nil {
+		return err
+	}
+	if err := opts.progressFlags.check(); err != nil {
 		return err
 	}
 	if opts.updateTimeout <= 0 {
@@ -77,6 +82,9 @@ func runDeploy(ctx context.Context, a *app, opts *deployOptions) error {
 		return err
 	}
 	defer client.Close()
+	if opts.dryRun {
+		return runDryRun(ctx, a, client, opts, res)
+	}
 	status, tty := opts.status(a)
 	staged, err := swarm.ReadStages(res.Output)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -166,19 +165,34 @@ func (f *stackFlags) renderAndConnect(ctx context.Context, a *app) (*transform.R
 }
 
 // progressFlags choose how deploy, run and jobs wait show the jobs'
-// progress.
+// progress: --progress auto|tty|plain|quiet, and -q for quiet.
 type progressFlags struct {
-	quiet bool
+	progress string
+	quiet    bool
 }
 
 func (p *progressFlags) register(fs *pflag.FlagSet) {
-	fs.BoolVarP(&p.quiet, "quiet", "q", false, "show no progress, state lines or summary (job logs and errors still)")
+	fs.StringVar(&p.progress, "progress", "auto", "progress display: auto (tty on a terminal, else plain), tty (live), plain (state lines) or quiet")
+	fs.BoolVarP(&p.quiet, "quiet", "q", false, "show no progress, state lines or summary (as --progress quiet; job logs and errors still show)")
 }
 
-// status is where progress goes and whether it is a live display.
+func (p *progressFlags) check() error {
+	switch p.progress {
+	case "auto", "tty", "plain", "quiet":
+		return nil
+	}
+	return usagef("--progress %q: expected auto, tty, plain or quiet", p.progress)
+}
+
+// status is where progress goes and whether it is the live display.
 func (p *progressFlags) status(a *app) (w io.Writer, tty bool) {
-	if p.quiet {
+	switch {
+	case p.quiet || p.progress == "quiet":
 		return io.Discard, false
+	case p.progress == "tty":
+		return a.stderr, true
+	case p.progress == "plain":
+		return a.stderr, false
 	}
 	return a.stderr, isTerminal(a.stderr)
 }
@@ -186,16 +200,6 @@ func (p *progressFlags) status(a *app) (w io.Writer, tty bool) {
 // dockerArgs are the global flags for the docker CLI: those docker passed
 // to the plugin, or none (the client then adds its own -H/--context).
 func (a *app) dockerArgs() []string { return a.globalDocker }
-
-// isTerminal reports whether w is a terminal, for the live progress display.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
 
 // summaryError is nil when every job completed.
 func summaryError(s swarm.Summary) error {

@@ -38,6 +38,9 @@ end, with their logs and a summary. Exits 1 if any did not complete.`,
 }
 
 func runJobsWait(ctx context.Context, a *app, opts *jobsWaitOptions) error {
+	if err := opts.progressFlags.check(); err != nil {
+		return err
+	}
 	client, err := opts.daemon.connect(ctx)
 	if err != nil {
 		return err

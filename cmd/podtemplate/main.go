@@ -142,7 +142,7 @@ func report(a *app, cmd *cobra.Command, err error) int {
 		if ue != nil {
 			msg = ue.msg
 		}
-		fmt.Fprintf(w, "error: %s\nRun '%s' for usage.\n", msg, helpCommandLine(cmd))
+		fmt.Fprintf(w, "%s %s\nRun '%s' for usage.\n", errorPrefix(w), msg, helpCommandLine(cmd))
 		return exitUsage
 	}
 	if errors.Is(err, context.Canceled) {
@@ -161,18 +161,22 @@ func report(a *app, cmd *cobra.Command, err error) int {
 }
 
 func printErrors(w io.Writer, err error) {
+	prefix := errorPrefix(w)
 	var list diag.List
 	if errors.As(err, &list) {
 		for _, e := range list {
-			fmt.Fprintf(w, "error: %s\n", e)
+			fmt.Fprintf(w, "%s %s\n", prefix, e)
 		}
 		if len(list) > 1 {
 			fmt.Fprintf(w, "%d problems found\n", len(list))
 		}
 		return
 	}
-	fmt.Fprintf(w, "error: %s\n", err)
+	fmt.Fprintf(w, "%s %s\n", prefix, err)
 }
+
+// errorPrefix is "error:", in red on a terminal.
+func errorPrefix(w io.Writer) string { return newStyle(w).red("error:") }
 
 // cancelOnSignal returns a context cancelled by Ctrl-C or SIGTERM, and
 // ends the process shortly after the signal if the command has not

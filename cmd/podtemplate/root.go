@@ -47,6 +47,7 @@ stack files, deploys them and follows their jobs.`,
 		newRunCommand(a),
 		newJobsCommand(a),
 		newTemplatesCommand(a),
+		newDiffCommand(a),
 		newVersionCommand(a),
 	)
 	// cobra adds "completion bash|zsh|fish|powershell" itself; an unknown

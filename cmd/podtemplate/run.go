@@ -62,6 +62,9 @@ func runRun(ctx context.Context, a *app, opts *runOptions) error {
 	if err := opts.reportFlags.check(); err != nil {
 		return err
 	}
+	if err := opts.progressFlags.check(); err != nil {
+		return err
+	}
 	for _, kv := range opts.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return usagef("--env %q: expected K=V", kv)
