@@ -309,8 +309,8 @@ func TestDefaultPod(t *testing.T) {
 	// pod.copy: the file the controller has (from its bind mount) in the sidecar.
 	waitLogs(t, side, `/tmp/message.txt: hello from the conf folder`)
 
-	// Environment: unquoted number and boolean, and the env file's variables.
-	for _, kv := range []string{"PORT=8080", "DEBUG=true", "NAME=web", "FROM_FILE=from the env file", "GREETING=hi"} {
+	// Environment: unquoted numbers, and the env file's variables.
+	for _, kv := range []string{"PORT=8080", "RATIO=0.5", "NAME=web", "FROM_FILE=from the env file", "GREETING=hi"} {
 		if !hasEnv(app, kv) {
 			t.Errorf("app environment lacks %s: %v", kv, app.Config.Env)
 		}
