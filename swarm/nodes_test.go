@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,41 @@ func TestSummaryMultiNode(t *testing.T) {
 		"retried: task shut down on w2 (node drained), rescheduled on vm\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestListPruneLostFake: jobs ls reports a job whose task was lost with
+// its node as failed, and prune removes it (its task runs no more).
+func TestListPruneLostFake(t *testing.T) {
+	lost := jobService("shop", "s1", "lost", nil)
+	busy := jobService("shop", "s2", "busy", nil)
+	v := twoNodes(swarm.NodeStateDown, swarm.NodeAvailabilityActive)
+	var nodes []swarm.Node
+	for _, n := range v.byID {
+		nodes = append(nodes, n)
+	}
+	f := &fakeAPI{
+		services: []swarm.Service{lost, busy},
+		tasks: map[string][]swarm.Task{
+			"s1": {on(task(lost, "a", 1, swarm.TaskStateRunning, 0, 1, 0, ""), "node2")},
+			"s2": {task(busy, "b", 1, swarm.TaskStateRunning, 0, 1, 0, "")},
+		},
+		nodes: nodes,
+	}
+	c := NewClient(f, "fake")
+	list, err := c.List(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, j := range list {
+		states[j.Name] = string(j.State) + " " + j.Err
+	}
+	if states["lost"] != "failed node w2 is down (task orphaned)" || states["busy"] != "running " {
+		t.Errorf("jobs ls: %q", states)
+	}
+	removed, err := c.Prune(context.Background(), "shop")
+	if err != nil || strings.Join(removed, ",") != "lost" {
+		t.Errorf("prune: %v %v", removed, err)
 	}
 }
