@@ -154,10 +154,11 @@ func (t *text) seqDash(i, indent int) bool {
 // is false when the key does not start its line.
 func (t *text) entry(k *yaml.Node) (head, start, end int, ok bool) {
 	li := k.Line - 1
-	if li < 0 || li >= len(t.starts) || !t.ascii[li] {
+	off, ok := t.offset(k)
+	if !ok || li < 0 || li >= len(t.starts) {
 		return 0, 0, 0, false
 	}
-	keyIndent := k.Column - 1
+	keyIndent := off - t.starts[li] // bytes: the indentation is spaces
 	if ind, kind, _ := t.line(li); kind != contentLine || ind != keyIndent {
 		return 0, 0, 0, false
 	}
