@@ -105,11 +105,7 @@ func checkFile(f *load.File, opts Options) *checkedFile {
 		c.errs.Add(err)
 		return c
 	}
-	version := map[string]any{}
-	if v := yamlx.Get(f.Root, "version"); v != nil {
-		version["version"], _ = yamlx.Value(v)
-	}
-	c.version = schema.Version(version)
+	c.version = versionOf(f)
 	if err := c.forbidden(); err != nil {
 		c.errs.Add(err)
 		return c
@@ -161,6 +157,15 @@ func aliasCycle(f *load.File) error {
 	}
 	walk(f.Root)
 	return bad
+}
+
+// versionOf is the file's Compose version as docker reads it.
+func versionOf(f *load.File) string {
+	version := map[string]any{}
+	if v := yamlx.Get(f.Root, "version"); v != nil {
+		version["version"], _ = yamlx.Value(v)
+	}
+	return schema.Version(version)
 }
 
 // stringKeys rejects keys that are not strings: docker's loader reads
