@@ -531,26 +531,29 @@ func bytesInt(v *yaml.Node) (*yaml.Node, error) {
 }
 
 func healthcheck(v *yaml.Node) (*yaml.Node, error) {
+	return fields(v, "test, interval, timeout, start_period, retries, disable", map[string]func(*yaml.Node) (*yaml.Node, error){
+		"test":         func(n *yaml.Node) (*yaml.Node, error) { return normaliseValue(shapeCommand, n, componentEnv{}) },
+		"interval":     duration,
+		"timeout":      duration,
+		"start_period": duration,
+		"retries":      integer,
+		"disable":      boolean,
+	})
+}
+
+// fields normalises a mapping whose keys each have a shape of their own;
+// any other key is an error listing the known ones.
+func fields(v *yaml.Node, known string, shapes map[string]func(*yaml.Node) (*yaml.Node, error)) (*yaml.Node, error) {
 	if v.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("is %s; expected a mapping", yamlx.KindName(v))
 	}
 	out := yamlx.Map()
 	for _, kv := range yamlx.Pairs(v) {
-		val := yamlx.Resolve(kv.Value)
-		var nv *yaml.Node
-		var err error
-		switch k := kv.Key.Value; k {
-		case "test":
-			nv, err = normaliseValue(shapeCommand, val, componentEnv{})
-		case "interval", "timeout", "start_period":
-			nv, err = duration(val)
-		case "retries":
-			nv, err = integer(val)
-		case "disable":
-			nv, err = boolean(val)
-		default:
-			return nil, fmt.Errorf("key %q is not one the controller reads (test, interval, timeout, start_period, retries, disable)", k)
+		norm, ok := shapes[kv.Key.Value]
+		if !ok {
+			return nil, fmt.Errorf("key %q is not one the controller reads (%s)", kv.Key.Value, known)
 		}
+		nv, err := norm(yamlx.Resolve(kv.Value))
 		if err != nil {
 			return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
 		}
@@ -591,28 +594,10 @@ func ulimits(v *yaml.Node) (*yaml.Node, error) {
 }
 
 func logging(v *yaml.Node) (*yaml.Node, error) {
-	if v.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("is %s; expected a mapping", yamlx.KindName(v))
-	}
-	out := yamlx.Map()
-	for _, kv := range yamlx.Pairs(v) {
-		val := yamlx.Resolve(kv.Value)
-		var nv *yaml.Node
-		var err error
-		switch kv.Key.Value {
-		case "driver":
-			nv, err = scalarString(val)
-		case "options":
-			nv, err = stringMap(val)
-		default:
-			return nil, fmt.Errorf("key %q is not driver or options", kv.Key.Value)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s %w", kv.Key.Value, err)
-		}
-		yamlx.Set(out, kv.Key.Value, nv)
-	}
-	return out, nil
+	return fields(v, "driver, options", map[string]func(*yaml.Node) (*yaml.Node, error){
+		"driver":  scalarString,
+		"options": stringMap,
+	})
 }
 
 func blkio(v *yaml.Node) (*yaml.Node, error) {
