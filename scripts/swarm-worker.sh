@@ -23,9 +23,11 @@
 #     own --data-root, --exec-root, --pidfile, socket and --config-file,
 #     storage driver vfs, no default bridge, no iptables rules, its own
 #     containerd namespace and cgroup parent: nothing the host daemon uses;
-#   - reaches the manager, which advertises 127.0.0.1:2377, through a small
-#     relay (scripts/tcprelay) listening on 127.0.0.1:2377 inside the
-#     namespace and forwarding to the host end of the veth pair;
+#   - reaches the manager at the address it advertises: 127.0.0.1:2377 (as
+#     .ci/run initialises the Swarm) through a small relay
+#     (scripts/tcprelay) listening on 127.0.0.1:2377 inside the namespace
+#     and forwarding to the host end of the veth pair; another address of
+#     the host through a route via the host end;
 #   - joins with availability "drain", so no other service lands on it,
 #     unless --active is given; tests make it active while they need it
 #     (docker node update --availability active $PT_WORKER_NODE_ID);
@@ -44,12 +46,11 @@
 # netns support, nsenter and unshare (util-linux), and Go (to build the
 # relay). `check` tells what is missing. Everything it starts is stopped by
 # PID; it never touches processes, namespaces or files it did not create.
-set -Eeuo pipefail
+set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 state_base=/run/pt-worker
 data_base=/var/lib/pt-worker
-manager_port=2377
 
 say() { echo "swarm-worker: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -207,9 +208,13 @@ up() {
 	local run="$state_base/$id" data="$data_base/$id" ns="pt-worker-$id"
 	local node="pt-worker-$id" host="unix://$state_base/$id/docker.sock"
 	mkdir -p "$run/exec" "$data"
-	# From here on, a failure removes what was created.
-	trap 'say "start failed; cleaning up"; down "$id"' ERR
-	trap 'down "$id"; exit 130' INT TERM
+	# From here on, a failure or a signal removes what was created (up_id
+	# is global: the trap may run outside this function).
+	up_id=$id
+	up_done=no
+	trap '[ "$up_done" = yes ] || { say "start failed or interrupted; cleaning up"; down "$up_id"; }' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 
 	local base
 	base=$(free_subnet) || die "no free /30 in 192.168.250.0/24"
@@ -227,12 +232,27 @@ up() {
 	# the worker's pull attempts (images have no registry digest) fail at
 	# once instead of waiting for DNS timeouts.
 
-	# The relay: the manager advertises 127.0.0.1:2377, which inside the
-	# namespace must lead to the host.
-	go build -o "$run/tcprelay" "$root/scripts/tcprelay"
-	nsenter --net="/run/netns/$ns" "$run/tcprelay" -listen "127.0.0.1:$manager_port" -to "$host_ip:$manager_port" \
-		>"$run/relay.log" 2>&1 &
-	echo $! >"$run/relay.pid"
+	# The manager's address as it advertises it, which the worker must
+	# reach from the namespace: a loopback address (docker swarm init
+	# --advertise-addr 127.0.0.1) through a relay listening on it inside
+	# the namespace; another address of the host through a route via the
+	# host end of the veth pair.
+	local manager manager_host manager_port
+	manager=$(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' | awk '{ print $1 }')
+	manager_host=${manager%:*}
+	manager_port=${manager##*:}
+	[ -n "$manager_host" ] && [ -n "$manager_port" ] || die "cannot read the manager's address (docker info: $manager)"
+	case $manager_host in
+	127.*)
+		go build -o "$run/tcprelay" "$root/scripts/tcprelay"
+		nsenter --net="/run/netns/$ns" "$run/tcprelay" -listen "$manager_host:$manager_port" -to "$host_ip:$manager_port" \
+			>"$run/relay.log" 2>&1 &
+		echo $! >"$run/relay.pid"
+		;;
+	*)
+		ip -n "$ns" route add "$manager_host/32" via "$host_ip"
+		;;
+	esac
 
 	cat >"$run/daemon.json" <<JSON
 {
@@ -271,7 +291,7 @@ JSON
 	local token
 	token=$(docker swarm join-token -q worker)
 	docker -H "$host" swarm join --token "$token" --availability drain \
-		--advertise-addr "$ns_ip" --listen-addr "$ns_ip:$manager_port" "127.0.0.1:$manager_port" >/dev/null
+		--advertise-addr "$ns_ip" --listen-addr "$ns_ip:2377" "$manager" >/dev/null
 	local node_id
 	node_id=$(docker -H "$host" info --format '{{.Swarm.NodeID}}')
 	echo "$node_id" >"$run/node_id"
@@ -286,7 +306,8 @@ JSON
 	if [ "$active" = yes ]; then
 		docker node update --availability active "$node_id" >/dev/null
 	fi
-	trap - ERR INT TERM
+	up_done=yes
+	trap - EXIT INT TERM
 	say "worker $node ($node_id) joined at $ns_ip, images: ${images[*]:-none}"
 	cat <<VARS
 PT_WORKER_ID=$id
