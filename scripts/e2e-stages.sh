@@ -16,14 +16,19 @@ stack="ptstages$$"
 failures=0
 passes=0
 
+podstack="${stack}p"
 cleanup() {
-	docker stack rm "$stack" >/dev/null 2>&1 || true
-	# The stack's volume outlives it (as with docker stack rm); remove it
+	for s in "$stack" "$podstack"; do
+		docker stack rm "$s" >/dev/null 2>&1 || true
+	done
+	# A stack's volume outlives it (as with docker stack rm); remove it
 	# once the last container using it is gone.
-	for _ in $(seq 1 60); do
-		docker volume rm "${stack}_data" >/dev/null 2>&1 && break
-		docker volume inspect "${stack}_data" >/dev/null 2>&1 || break
-		sleep 1
+	for s in "$stack" "$podstack"; do
+		for _ in $(seq 1 60); do
+			docker volume rm "${s}_data" >/dev/null 2>&1 && break
+			docker volume inspect "${s}_data" >/dev/null 2>&1 || break
+			sleep 1
+		done
 	done
 	rm -rf "$work"
 }
@@ -44,14 +49,15 @@ docker tag podtemplate-e2e-stages:v1 podtemplate-e2e-stages:v2 || exit 1
 pass() { echo "PASS: $1"; passes=$((passes + 1)); }
 fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
 
-# deploy_case NAME VERSION [ARGS...]: deploys the stack at VERSION.
+# deploy_case NAME VERSION [ARGS...]: deploys the stack at VERSION (the
+# stack $target, default $stack).
 deploy_case() {
 	local name=$1 version=$2
 	shift 2
 	echo
-	echo "=== $name: VERSION=$version podtemplate deploy $*"
+	echo "=== $name: VERSION=$version podtemplate deploy $* ${target:-$stack}"
 	local t0=$SECONDS
-	VERSION=$version timeout 240 "$bin" deploy --resolve-image never "$@" "$stack" >"$work/out" 2>"$work/err"
+	VERSION=$version timeout 240 "$bin" deploy --resolve-image never "$@" "${target:-$stack}" >"$work/out" 2>"$work/err"
 	code=$?
 	elapsed=$((SECONDS - t0))
 	sed 's/^/  | /' "$work/out" "$work/err"
@@ -150,6 +156,34 @@ if [ "$code" -ne 0 ] && has "app +unchanged +(paused|failing) +not changed by th
 	pass "a service left paused by an earlier deploy fails the next one"
 else
 	fail "paused service redeployed unchanged (exit $code after ${elapsed}s)"
+fi
+
+# 9. A staged job that is a pod, with podlike's real controller: the image
+# rycus86/podlike:0.5.1 or $PODTEMPLATE_E2E_PODLIKE, when it is here and
+# has the -ipc flag that podtemplate's default controller command uses
+# (podlike added it after 0.5.1).
+controller=${PODTEMPLATE_E2E_PODLIKE:-rycus86/podlike:0.5.1}
+echo
+if ! docker image inspect "$controller" >/dev/null 2>&1; then
+	echo "pod job: SKIPPED: the podlike controller image $controller is not here (nothing can be pulled; name one with PODTEMPLATE_E2E_PODLIKE)"
+elif docker run --rm "$controller" -ipc=false -h 2>&1 | grep -q "flag provided but not defined: -ipc"; then
+	echo "pod job: SKIPPED: the controller image $controller has no -ipc flag (podlike added it after 0.5.1); name one with PODTEMPLATE_E2E_PODLIKE"
+else
+	target=$podstack deploy_case "a pre-deploy pod job" v1 -c pod-job.yml --controller-image "$controller"
+	applogs=$(docker service logs --raw "${podstack}_app" 2>&1)
+	if [ "$code" -eq 0 ] && has "migrate +\\| .*wrote /data/pod-migrated-v1" && has "Exited: app Status: 0" &&
+		echo "$applogs" | grep -q "marker /data/pod-migrated-v1 found" && ! echo "$applogs" | grep -q missing; then
+		pass "a pre-deploy pod job gates the rollout like any job"
+	else
+		fail "pre-deploy pod job (app logs: $applogs)"
+	fi
+	MIGRATE_EXIT=4 target=$podstack deploy_case "a failing pre-deploy pod job" v2 -c pod-job.yml --controller-image "$controller"
+	if [ "$code" -ne 0 ] && has "migrate +failed +4 .*pod component app exited with code 4" && has "pre-deploy +failed" &&
+		[ "$(docker service inspect "${podstack}_app" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}')" = "podtemplate-e2e-stages:v1" ]; then
+		pass "a pre-deploy pod job whose main component fails stops the deploy"
+	else
+		fail "failing pre-deploy pod job"
+	fi
 fi
 
 echo

@@ -216,7 +216,7 @@ func (c *Client) convergence(ctx context.Context, ch ServiceChange, rollback boo
 	if ch.Before != nil {
 		before = ch.Before.UpdateStatus
 	}
-	st := evalConvergence(*svc, before, tasks, c.globalNodes(ctx, asGlobalJob(*svc)), rollback)
+	st := evalConvergence(*svc, before, tasks, c.globalNodes(ctx, asGlobalJob(*svc)), rollback, c.now())
 	if ch.Paused && st.final && st.err != "" {
 		st.err = "not changed by this deploy, whose update Swarm paused earlier: " + st.err
 	}
@@ -231,19 +231,20 @@ func asGlobalJob(svc swarm.Service) swarm.Service {
 	return svc
 }
 
-// evalConvergence decides whether a service has converged. before is its
-// update status before the deploy: an identical status is stale (a
-// change that needs no task update leaves it in place). nodes is the
-// number of nodes a global service runs on (0: unknown).
-func evalConvergence(svc swarm.Service, before *swarm.UpdateStatus, tasks []swarm.Task, nodes int, rollback bool) convState {
+// evalConvergence decides whether a service has converged at time now.
+// before is its update status before the deploy: an identical status is
+// stale (a change that needs no task update leaves it in place). nodes is
+// the number of nodes a global service runs on (0: unknown).
+func evalConvergence(svc swarm.Service, before *swarm.UpdateStatus, tasks []swarm.Task, nodes int, rollback bool, now time.Time) convState {
+	tl := countTasks(svc, tasks, nodes, now)
 	us := svc.UpdateStatus
 	if us != nil && before != nil && sameUpdateStatus(*us, *before) {
 		us = nil
 	}
 	if us != nil {
 		msg := strings.TrimSpace(us.Message)
-		if _, _, failed, lastErr := taskTally(svc, tasks, nodes); failed > 0 && lastErr != "" {
-			msg += " (last task error: " + lastErr + ")"
+		if tl.failed > 0 && tl.lastErr != "" {
+			msg += " (last task error: " + tl.lastErr + ")"
 		}
 		switch us.State {
 		case swarm.UpdateStatePaused:
@@ -258,21 +259,20 @@ func evalConvergence(svc swarm.Service, before *swarm.UpdateStatus, tasks []swar
 				return convState{progress: "rolling back"}
 			}
 		case swarm.UpdateStateUpdating:
-			return convState{progress: "updating (" + taskProgress(svc, tasks, nodes) + ")"}
+			return convState{progress: "updating (" + tl.String() + ")"}
 		}
 	}
-	want, running, failed, lastErr := taskTally(svc, tasks, nodes)
-	if running >= want {
+	if tl.stable >= tl.want {
 		state := ServiceConverged
 		if rollback {
 			state = ServiceRolledBack
 		}
 		return convState{final: true, state: state}
 	}
-	if failed >= maxTaskFailures {
-		return convState{final: true, state: ServiceFailing, err: fmt.Sprintf("%d tasks of the new definition failed, %d/%d running; last: %s", failed, running, want, lastErr)}
+	if tl.failed >= maxTaskFailures {
+		return convState{final: true, state: ServiceFailing, err: fmt.Sprintf("%d tasks of the new definition failed, %d/%d running; last: %s", tl.failed, tl.stable, tl.want, tl.lastErr)}
 	}
-	return convState{progress: "starting (" + taskProgress(svc, tasks, nodes) + ")"}
+	return convState{progress: "starting (" + tl.String() + ")"}
 }
 
 func sameUpdateStatus(a, b swarm.UpdateStatus) bool {
@@ -281,9 +281,40 @@ func sameUpdateStatus(a, b swarm.UpdateStatus) bool {
 	return string(ja) == string(jb)
 }
 
-// taskTally counts the tasks of the service's current spec: how many
-// should run, how many run, how many failed (and the last failure).
-func taskTally(svc swarm.Service, tasks []swarm.Task, nodes int) (want, running, failed int, lastErr string) {
+// taskTally counts the tasks of a service's current spec.
+type taskTally struct {
+	want    int    // tasks that should run
+	running int    // tasks running
+	stable  int    // tasks running for the monitor period at least
+	failed  int    // tasks that failed
+	lastErr string // the last failure
+	monitor time.Duration
+}
+
+// String is the progress text: "1/2 tasks running, 1 failed".
+func (tl taskTally) String() string {
+	s := fmt.Sprintf("%d/%d tasks running", tl.stable, tl.want)
+	if n := tl.running - tl.stable; n > 0 {
+		s += fmt.Sprintf(", %d up for less than %s", n, tl.monitor)
+	}
+	if tl.failed > 0 {
+		s += fmt.Sprintf(", %d failed", tl.failed)
+	}
+	return s
+}
+
+// monitorPeriod is how long a task must stay running to count, as Swarm's
+// update_config.monitor (default 5s): a task that crashes at once is
+// running for an instant too.
+func monitorPeriod(svc swarm.Service) time.Duration {
+	if uc := svc.Spec.UpdateConfig; uc != nil && uc.Monitor > 0 {
+		return uc.Monitor
+	}
+	return 5 * time.Second
+}
+
+func countTasks(svc swarm.Service, tasks []swarm.Task, nodes int, now time.Time) taskTally {
+	tl := taskTally{monitor: monitorPeriod(svc)}
 	var current []swarm.Task
 	for _, t := range tasks {
 		if sameTaskSpec(t.Spec, svc.Spec.TaskTemplate) {
@@ -295,12 +326,15 @@ func taskTally(svc swarm.Service, tasks []swarm.Task, nodes int) (want, running,
 	for _, t := range current {
 		switch {
 		case t.Status.State == swarm.TaskStateRunning && t.DesiredState == swarm.TaskStateRunning:
-			running++
+			tl.running++
+			if !now.Before(t.Status.Timestamp.Add(tl.monitor)) {
+				tl.stable++
+			}
 		case isFailState(t.Status.State):
-			failed++
-			lastErr = t.Status.Err
-			if code, ok := taskExitCode(t); ok && code != 0 && !strings.Contains(lastErr, "exit") {
-				lastErr = strings.TrimSpace(fmt.Sprintf("%s (exit %d)", lastErr, code))
+			tl.failed++
+			tl.lastErr = t.Status.Err
+			if code, ok := taskExitCode(t); ok && code != 0 && !strings.Contains(tl.lastErr, "exit") {
+				tl.lastErr = strings.TrimSpace(fmt.Sprintf("%s (exit %d)", tl.lastErr, code))
 			}
 		}
 		if t.DesiredState == swarm.TaskStateRunning {
@@ -309,26 +343,17 @@ func taskTally(svc swarm.Service, tasks []swarm.Task, nodes int) (want, running,
 	}
 	switch {
 	case svc.Spec.Mode.Replicated != nil && svc.Spec.Mode.Replicated.Replicas != nil:
-		want = int(*svc.Spec.Mode.Replicated.Replicas)
+		tl.want = int(*svc.Spec.Mode.Replicated.Replicas)
 	case svc.Spec.Mode.Global != nil:
-		want = nodes
-		if want <= 0 {
-			want = desired
+		tl.want = nodes
+		if tl.want <= 0 {
+			tl.want = desired
 		}
-		if want == 0 {
-			want = 1 // a global service runs somewhere; wait for its task
+		if tl.want == 0 {
+			tl.want = 1 // a global service runs somewhere; wait for its task
 		}
 	}
-	return want, running, failed, lastErr
-}
-
-func taskProgress(svc swarm.Service, tasks []swarm.Task, nodes int) string {
-	want, running, failed, _ := taskTally(svc, tasks, nodes)
-	s := fmt.Sprintf("%d/%d tasks running", running, want)
-	if failed > 0 {
-		s += fmt.Sprintf(", %d failed", failed)
-	}
-	return s
+	return tl
 }
 
 // rollback returns every updated service to its spec from before the

@@ -140,8 +140,10 @@ func TestEvalConvergence(t *testing.T) {
 	old := swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:1"}}
 	svc := swarm.Service{Spec: swarm.ServiceSpec{Mode: replicas(2), TaskTemplate: tmpl}}
 	task := func(spec swarm.TaskSpec, state swarm.TaskState, desired swarm.TaskState) swarm.Task {
-		return swarm.Task{Spec: spec, DesiredState: desired, Status: swarm.TaskStatus{State: state, Err: "boom"}}
+		return swarm.Task{Spec: spec, DesiredState: desired, Status: swarm.TaskStatus{State: state, Err: "boom", Timestamp: t0}}
 	}
+	justStarted := task(tmpl, swarm.TaskStateRunning, swarm.TaskStateRunning)
+	justStarted.Status.Timestamp = t0.Add(8 * time.Second)
 	run := swarm.TaskStateRunning
 	withStatus := func(s swarm.Service, st swarm.UpdateState, msg string) swarm.Service {
 		s.UpdateStatus = &swarm.UpdateStatus{State: st, Message: msg}
@@ -168,6 +170,7 @@ func TestEvalConvergence(t *testing.T) {
 			[]swarm.Task{task(tmpl, run, run), task(tmpl, run, run)}, false, true, ServiceConverged, ""},
 		{"tasks keep failing", svc, nil, []swarm.Task{task(tmpl, swarm.TaskStateFailed, swarm.TaskStateShutdown), task(tmpl, swarm.TaskStateFailed, swarm.TaskStateShutdown),
 			task(tmpl, swarm.TaskStateFailed, swarm.TaskStateShutdown), task(tmpl, swarm.TaskStateStarting, run)}, false, true, ServiceFailing, "3 tasks of the new definition failed, 0/2 running; last: boom"},
+		{"a task up for less than the monitor period (5s) does not count", svc, nil, []swarm.Task{task(tmpl, run, run), justStarted}, false, false, "", "starting (1/2 tasks running, 1 up for less than 5s)"},
 		{"zero replicas", swarm.Service{Spec: swarm.ServiceSpec{Mode: replicas(0), TaskTemplate: tmpl}}, nil, nil, false, true, ServiceConverged, ""},
 		{"global on 2 nodes", swarm.Service{Spec: swarm.ServiceSpec{Mode: swarm.ServiceMode{Global: &swarm.GlobalService{}}, TaskTemplate: tmpl}}, nil,
 			[]swarm.Task{task(tmpl, run, run)}, false, false, "", "starting (1/2 tasks running)"},
@@ -177,7 +180,7 @@ func TestEvalConvergence(t *testing.T) {
 		if c.svc.Spec.Mode.Global != nil {
 			nodes = 2
 		}
-		st := evalConvergence(c.svc, c.before, c.tasks, nodes, c.rollback)
+		st := evalConvergence(c.svc, c.before, c.tasks, nodes, c.rollback, t0.Add(10*time.Second))
 		text := st.progress
 		if st.final {
 			text = st.err
