@@ -166,7 +166,7 @@ controller=${PODTEMPLATE_E2E_PODLIKE:-rycus86/podlike:0.5.1}
 echo
 if ! docker image inspect "$controller" >/dev/null 2>&1; then
 	echo "pod job: SKIPPED: the podlike controller image $controller is not here (nothing can be pulled; name one with PODTEMPLATE_E2E_PODLIKE)"
-elif docker run --rm "$controller" -ipc=false -h 2>&1 | grep -q "flag provided but not defined: -ipc"; then
+elif [[ "$(docker run --rm "$controller" -ipc=false -h 2>&1)" == *"flag provided but not defined: -ipc"* ]]; then
 	echo "pod job: SKIPPED: the controller image $controller has no -ipc flag (podlike added it after 0.5.1); name one with PODTEMPLATE_E2E_PODLIKE"
 else
 	target=$podstack deploy_case "a pre-deploy pod job" v1 -c pod-job.yml --controller-image "$controller"
