@@ -1,7 +1,6 @@
 package validation
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -76,8 +75,6 @@ func listOrDict(v any) any {
 	return v
 }
 
-var simplePort = regexp.MustCompile(`^([1-9][0-9]{0,4})(?::([1-9][0-9]{0,4}))?$`)
-
 func ports(v any) any {
 	list, ok := v.([]any)
 	if !ok {
@@ -86,20 +83,29 @@ func ports(v any) any {
 	return classes(list, portToken)
 }
 
-// portToken is the stand-in for a simple port string of equality class
-// class.
+// portToken is the stand-in for a simple port string ("A" or "A:B",
+// decimal ports 1-65535 without leading zeros) of equality class class.
 func portToken(s string, class int) (string, bool) {
-	m := simplePort.FindStringSubmatch(s)
-	if m == nil {
+	host, container, two := strings.Cut(s, ":")
+	if !simplePort(host) || (two && !simplePort(container)) {
 		return "", false
-	}
-	for _, p := range m[1:] {
-		if n, _ := strconv.Atoi(p); p != "" && n > 65535 {
-			return "", false
-		}
 	}
 	c := strconv.Itoa(class + 1)
 	return c + ":" + c, true
+}
+
+func simplePort(s string) bool {
+	if s == "" || len(s) > 5 || s[0] == '0' {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n <= 65535
 }
 
 // classes replaces each string item that token accepts with the token of
@@ -134,45 +140,45 @@ func classes(list []any, token func(s string, class int) (string, bool)) []any {
 // fingerprint.
 func fingerprint(b *strings.Builder, svc *yaml.Node, skip func(key string) bool) {
 	b.WriteByte('{')
-	for _, p := range yamlx.Pairs(svc) {
-		if skip(p.Key.Value) {
-			continue
+	pairs(svc, func(k, val *yaml.Node) {
+		if skip(k.Value) {
+			return
 		}
-		writeString(b, p.Key.Value)
+		writeString(b, k.Value)
 		b.WriteByte(':')
-		v := yamlx.Resolve(p.Value)
-		switch p.Key.Value {
+		v := yamlx.Resolve(val)
+		switch k.Value {
 		case "image":
 			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
 				b.WriteString("S")
-				continue
+				return
 			}
 		case "environment", "labels":
 			fingerprintListOrDict(b, v)
-			continue
+			return
 		case "deploy":
 			if v.Kind == yaml.MappingNode {
 				b.WriteByte('{')
-				for _, d := range yamlx.Pairs(v) {
-					writeString(b, d.Key.Value)
+				pairs(v, func(dk, dv *yaml.Node) {
+					writeString(b, dk.Value)
 					b.WriteByte(':')
-					if d.Key.Value == "labels" {
-						fingerprintListOrDict(b, yamlx.Resolve(d.Value))
+					if dk.Value == "labels" {
+						fingerprintListOrDict(b, yamlx.Resolve(dv))
 					} else {
-						fingerprintNode(b, d.Value)
+						fingerprintNode(b, dv)
 					}
-				}
+				})
 				b.WriteByte('}')
-				continue
+				return
 			}
 		case "ports":
 			if v.Kind == yaml.SequenceNode {
 				fingerprintClasses(b, v, func(s string) bool { _, ok := portToken(s, 0); return ok })
-				continue
+				return
 			}
 		}
 		fingerprintNode(b, v)
-	}
+	})
 	b.WriteByte('}')
 }
 
@@ -180,15 +186,15 @@ func fingerprintListOrDict(b *strings.Builder, v *yaml.Node) {
 	switch v.Kind {
 	case yaml.MappingNode:
 		b.WriteByte('{')
-		for _, p := range yamlx.Pairs(v) {
-			writeString(b, p.Key.Value)
+		pairs(v, func(k, val *yaml.Node) {
+			writeString(b, k.Value)
 			b.WriteByte(':')
-			if x := yamlx.Resolve(p.Value); x.Kind == yaml.ScalarNode && x.ShortTag() == "!!str" {
+			if x := yamlx.Resolve(val); x.Kind == yaml.ScalarNode && x.ShortTag() == "!!str" {
 				b.WriteString("S")
 			} else {
 				fingerprintNode(b, x)
 			}
-		}
+		})
 		b.WriteByte('}')
 	case yaml.SequenceNode:
 		fingerprintClasses(b, v, func(string) bool { return true })
@@ -197,18 +203,24 @@ func fingerprintListOrDict(b *strings.Builder, v *yaml.Node) {
 	}
 }
 
-// fingerprintClasses writes a list whose string items token accepts as
+// fingerprintClasses writes a list whose string items accepts takes as
 // their equality class.
 func fingerprintClasses(b *strings.Builder, v *yaml.Node, accepts func(string) bool) {
-	ids := map[string]int{}
+	var seen []string // items are few: a slice beats a map
 	b.WriteByte('[')
 	for _, it := range v.Content {
 		x := yamlx.Resolve(it)
 		if x.Kind == yaml.ScalarNode && x.ShortTag() == "!!str" {
-			id, seen := ids[x.Value]
-			if !seen {
-				id = len(ids)
-				ids[x.Value] = id
+			id := -1
+			for i, s := range seen {
+				if s == x.Value {
+					id = i
+					break
+				}
+			}
+			if id < 0 {
+				id = len(seen)
+				seen = append(seen, x.Value)
 			}
 			if accepts(x.Value) {
 				b.WriteString("C" + strconv.Itoa(id) + ",")
@@ -230,11 +242,11 @@ func fingerprintNode(b *strings.Builder, n *yaml.Node) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		b.WriteByte('{')
-		for _, p := range yamlx.Pairs(n) {
-			writeString(b, p.Key.Value)
+		pairs(n, func(k, v *yaml.Node) {
+			writeString(b, k.Value)
 			b.WriteByte(':')
-			fingerprintNode(b, p.Value)
-		}
+			fingerprintNode(b, v)
+		})
 		b.WriteByte('}')
 	case yaml.SequenceNode:
 		b.WriteByte('[')
@@ -246,6 +258,22 @@ func fingerprintNode(b *strings.Builder, n *yaml.Node) {
 	default:
 		b.WriteString(n.ShortTag())
 		writeString(b, n.Value)
+	}
+}
+
+// pairs calls fn on the effective entries of mapping m; without merge
+// keys it walks m's content without building a list.
+func pairs(m *yaml.Node, fn func(k, v *yaml.Node)) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == yamlx.MergeKey {
+			for _, p := range yamlx.Pairs(m) {
+				fn(p.Key, p.Value)
+			}
+			return
+		}
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		fn(m.Content[i], m.Content[i+1])
 	}
 }
 
