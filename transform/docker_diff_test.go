@@ -135,6 +135,11 @@ func (c diffCase) marks(t *testing.T) map[string]map[int]bool {
 func (c diffCase) run(t *testing.T, home string) {
 	env := c.env(t)
 	env["HOME"], env["PATH"] = home, os.Getenv("PATH")
+	for _, k := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v // where the docker CLI finds its daemon (both sides see it)
+		}
+	}
 	// Pods and jobs change meaning by design: docker reads their input
 	// without the extension fields podtemplate consumes, and only the
 	// verdicts are compared.
