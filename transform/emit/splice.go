@@ -18,8 +18,9 @@ import (
 type Input struct {
 	Text []byte     // the file's bytes
 	Root *yaml.Node // its top-level mapping, as parsed (interpolated, extension fields removed)
-	// Removed are the entries taken out of Root (extension fields).
-	Removed []yamlx.Pair
+	// Removed are the keys of the entries taken out of Root (extension
+	// fields); only their positions are read, so their values can go.
+	Removed []*yaml.Node
 	// Merged says the output tree is not Root but several files merged:
 	// Root's text is kept where the merge left its values as they were.
 	Merged bool
@@ -132,8 +133,8 @@ type splicer struct {
 // the tree).
 func splice(t *text, lay layout, in *Input, root *yaml.Node, rebased map[*yaml.Node]bool) ([]byte, bool) {
 	s := &splicer{t: t, lay: lay, rebased: rebased, merged: in.Merged, root: in.Root}
-	for _, p := range in.Removed {
-		head, _, end, ok := t.entry(p.Key)
+	for _, k := range in.Removed {
+		head, _, end, ok := t.entry(k)
 		if !ok {
 			return nil, false
 		}
@@ -163,7 +164,7 @@ func (s *splicer) cut(from, to int) {
 		}
 		if to == len(t.b) {
 			for from > 0 && isBlank(t, t.lineOf(from)-1) {
-				from = t.starts[t.lineOf(from)-1]
+				from = int(t.starts[t.lineOf(from)-1])
 			}
 		}
 	}
@@ -443,10 +444,10 @@ func (s *splicer) changed(n *yaml.Node) bool {
 		return true
 	}
 	li := n.Line - 1
-	if li < 0 || li >= len(s.t.dollar) {
+	if li < 0 || li >= len(s.t.flags) {
 		return false
 	}
-	if s.t.dollar[li] {
+	if s.t.flags[li]&hasDollar != 0 {
 		return true
 	}
 	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
@@ -593,9 +594,15 @@ func (s *splicer) apply() ([]byte, bool) {
 		}
 		return a.to > b.to
 	})
-	var out bytes.Buffer
-	out.Grow(len(s.t.b) + 1024)
-	pos := 0
+	size, pos := len(s.t.b), 0
+	for _, e := range s.edits {
+		if e.from >= pos {
+			size += len(e.repl) - (e.to - e.from)
+			pos = e.to
+		}
+	}
+	out := bytes.NewBuffer(make([]byte, 0, size))
+	pos = 0
 	for _, e := range s.edits {
 		if e.from < pos {
 			if e.to <= pos {

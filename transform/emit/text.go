@@ -12,11 +12,15 @@ import (
 // counted from 1, the column in characters).
 type text struct {
 	b      []byte
-	starts []int  // byte offset where each line starts
-	ascii  []bool // whether each line is plain ASCII (byte = column)
-	dollar []bool // whether each line holds a $
-	nl     string // the file's line break: "\n" or "\r\n"
+	starts []int32 // byte offset where each line starts
+	flags  []uint8 // per line: nonASCII, hasDollar
+	nl     string  // the file's line break: "\n" or "\r\n"
 }
+
+const (
+	nonASCII  = 1 << iota // a column is not a byte on this line
+	hasDollar             // the line holds a $
+)
 
 // newText indexes b; ok is false for text whose lines this index cannot
 // follow the way yaml.v3 does: a byte order mark, or a line break other
@@ -26,26 +30,29 @@ func newText(b []byte) (*text, bool) {
 		bytes.Contains(b, []byte("\xe2\x80\xa8")) || bytes.Contains(b, []byte("\xe2\x80\xa9")) {
 		return nil, false
 	}
+	if len(b) > 1<<31-1 {
+		return nil, false
+	}
 	n := bytes.Count(b, []byte("\n")) + 1
-	t := &text{b: b, starts: make([]int, 1, n), ascii: make([]bool, 0, n), dollar: make([]bool, 0, n), nl: "\n"}
-	ascii, dollar := true, false
+	t := &text{b: b, starts: make([]int32, 1, n), flags: make([]uint8, 0, n), nl: "\n"}
+	var flags uint8
 	for i, c := range b {
 		switch {
 		case c == '\n':
-			t.ascii, t.dollar = append(t.ascii, ascii), append(t.dollar, dollar)
-			ascii, dollar = true, false
-			t.starts = append(t.starts, i+1)
+			t.flags = append(t.flags, flags)
+			flags = 0
+			t.starts = append(t.starts, int32(i+1))
 		case c == '\r':
 			if i+1 >= len(b) || b[i+1] != '\n' {
 				return nil, false
 			}
 		case c == '$':
-			dollar = true
+			flags |= hasDollar
 		case c >= utf8.RuneSelf:
-			ascii = false
+			flags |= nonASCII
 		}
 	}
-	t.ascii, t.dollar = append(t.ascii, ascii), append(t.dollar, dollar)
+	t.flags = append(t.flags, flags)
 	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
 		t.nl = "\r\n"
 	}
@@ -58,8 +65,8 @@ func (t *text) offset(n *yaml.Node) (int, bool) {
 	if line < 1 || line > len(t.starts) || col < 1 {
 		return 0, false
 	}
-	off := t.starts[line-1]
-	if t.ascii[line-1] {
+	off := int(t.starts[line-1])
+	if t.flags[line-1]&nonASCII == 0 {
 		off += col - 1
 		return off, off <= t.lineEnd(line-1)
 	}
@@ -78,8 +85,8 @@ func (t *text) lineEnd(i int) int {
 	if i+1 >= len(t.starts) {
 		return len(t.b)
 	}
-	end := t.starts[i+1] - 1
-	if end > t.starts[i] && t.b[end-1] == '\r' {
+	end := int(t.starts[i+1]) - 1
+	if end > int(t.starts[i]) && t.b[end-1] == '\r' {
 		end--
 	}
 	return end
@@ -91,7 +98,7 @@ func (t *text) next(i int) int {
 	if i+1 >= len(t.starts) {
 		return len(t.b)
 	}
-	return t.starts[i+1]
+	return int(t.starts[i+1])
 }
 
 // lineOf is the index of the line holding offset off.
@@ -99,7 +106,7 @@ func (t *text) lineOf(off int) int {
 	lo, hi := 0, len(t.starts)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if t.starts[mid] <= off {
+		if int(t.starts[mid]) <= off {
 			lo = mid
 		} else {
 			hi = mid - 1
@@ -119,7 +126,7 @@ const (
 // line says what line i holds: its indentation (spaces), and whether it
 // is blank, a comment or content; first is its first non-blank byte.
 func (t *text) line(i int) (indent int, kind lineKind, first byte) {
-	start, end := t.starts[i], t.lineEnd(i)
+	start, end := int(t.starts[i]), t.lineEnd(i)
 	j := start
 	for j < end && t.b[j] == ' ' {
 		j++
@@ -139,7 +146,7 @@ func (t *text) line(i int) (indent int, kind lineKind, first byte) {
 
 // seqDash reports whether line i's content starts with a sequence dash.
 func (t *text) seqDash(i, indent int) bool {
-	p := t.starts[i] + indent
+	p := int(t.starts[i]) + indent
 	end := t.lineEnd(i)
 	return p < end && t.b[p] == '-' && (p+1 == end || t.b[p+1] == ' ' || t.b[p+1] == '\t')
 }
@@ -158,18 +165,18 @@ func (t *text) entry(k *yaml.Node) (head, start, end int, ok bool) {
 	if !ok || li < 0 || li >= len(t.starts) {
 		return 0, 0, 0, false
 	}
-	keyIndent := off - t.starts[li] // bytes: the indentation is spaces
+	keyIndent := off - int(t.starts[li]) // bytes: the indentation is spaces
 	if ind, kind, _ := t.line(li); kind != contentLine || ind != keyIndent {
 		return 0, 0, 0, false
 	}
-	start = t.starts[li]
+	start = int(t.starts[li])
 	head = start
 	for j := li - 1; j >= 0; j-- {
 		ind, kind, _ := t.line(j)
 		if kind != commentLine || ind > keyIndent {
 			break
 		}
-		head = t.starts[j]
+		head = int(t.starts[j])
 	}
 	last := li
 	for j := li + 1; j < len(t.starts); j++ {
