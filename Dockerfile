@@ -1,15 +1,13 @@
-# podtemplate as an image: one static binary and a CA bundle, FROM scratch,
-# so building it pulls nothing. Build it with scripts/image.sh, which puts
-# the binary (CGO_ENABLED=0) and the host's CA bundle in a build context:
+# podtemplate as an image: one static binary and a CA bundle, FROM scratch.
+#
+#   docker build -t podtemplate .
+#
+# builds it from source in a Go image (pulled from Docker Hub; GO_IMAGE
+# picks another, e.g. a mirror: --build-arg GO_IMAGE=mirror.example/golang:1.26).
+# Where no Go image can be pulled, scripts/image.sh builds the same image
+# with the local Go toolchain and pulls nothing:
 #
 #   scripts/image.sh [TAG]
-#
-# or by hand from the repository root (.dockerignore keeps the context to
-# these two files):
-#
-#   CGO_ENABLED=0 go build -trimpath -o podtemplate ./cmd/podtemplate
-#   cp /etc/ssl/certs/ca-certificates.crt .
-#   DOCKER_BUILDKIT=0 docker build -t podtemplate .
 #
 # Use it with the stack's folder mounted at /work:
 #
@@ -25,9 +23,21 @@
 #
 # The image has no docker CLI: it renders, validates and lists templates;
 # deploy and run need podtemplate installed on the host (scripts/install.sh).
+ARG GO_IMAGE=golang:1.26
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+ARG COMMIT=
+RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
+	-ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+	-o /out/podtemplate ./cmd/podtemplate
+
 FROM scratch
-COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY podtemplate /usr/local/bin/podtemplate
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/podtemplate /usr/local/bin/podtemplate
 WORKDIR /work
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/podtemplate"]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the podtemplate image (see Dockerfile) without pulling anything:
+# Builds the podtemplate image (scripts/image/Dockerfile) without pulling anything:
 # FROM scratch, a static binary and the host's CA bundle for https templates.
 #
 # Usage: scripts/image.sh [TAG]
@@ -43,7 +43,7 @@ else
 	echo "warning: no $certs on this host: the image cannot verify https templates" >&2
 	: > "$ctx/ca-certificates.crt"
 fi
-cp "$root/Dockerfile" "$root/.dockerignore" "$ctx/"
+cp "$root/scripts/image/Dockerfile" "$root/scripts/image/.dockerignore" "$ctx/"
 
 sum=$(cd "$ctx" && sha256sum podtemplate ca-certificates.crt Dockerfile | sha256sum | cut -c1-64)
 have=$(docker image inspect --format '{{index .Config.Labels "io.podtemplate.image.sha256"}}' "$image" 2>/dev/null || true)

@@ -304,12 +304,31 @@ func normalise(spec swarm.ServiceSpec, netNames map[string]string) swarm.Service
 	}
 	sort.Slice(nets, func(i, j int) bool { return nets[i].Target < nets[j].Target })
 	spec.TaskTemplate.Networks = nets
-	// The endpoint mode defaults to vip.
-	if spec.EndpointSpec != nil && spec.EndpointSpec.Mode == swarm.ResolutionModeVIP {
+	// The endpoint mode defaults to vip, a port's protocol to tcp.
+	if spec.EndpointSpec != nil {
 		e := *spec.EndpointSpec
-		e.Mode = ""
+		if e.Mode == swarm.ResolutionModeVIP {
+			e.Mode = ""
+		}
+		ports := append([]swarm.PortConfig(nil), e.Ports...)
+		for i := range ports {
+			if ports[i].Protocol == "" {
+				ports[i].Protocol = swarm.PortConfigProtocolTCP
+			}
+		}
+		e.Ports = ports
 		spec.EndpointSpec = &e
 	}
+	// A service without a mode is replicated, and one replica by default.
+	m := spec.Mode
+	if m.Replicated == nil && m.Global == nil && m.ReplicatedJob == nil && m.GlobalJob == nil {
+		m.Replicated = &swarm.ReplicatedService{}
+	}
+	if m.Replicated != nil && m.Replicated.Replicas == nil {
+		one := uint64(1)
+		m.Replicated = &swarm.ReplicatedService{Replicas: &one}
+	}
+	spec.Mode = m
 	// The daemon's defaults, written out on the running side.
 	if spec.TaskTemplate.Runtime == swarm.RuntimeContainer {
 		spec.TaskTemplate.Runtime = ""

@@ -31,7 +31,6 @@ echo "--- validate $stack_file"
 "$pt" validate -c "$stack_file"
 
 echo "--- render $stack_file to $out"
-mkdir -p "$(dirname "$out")"
 "$pt" render -c "$stack_file" -o "$out"
 
 if [ "$branch" != main ]; then

@@ -1,0 +1,3 @@
+module github.com/podtemplate/podtemplate/examples/tutorial/app
+
+go 1.22
