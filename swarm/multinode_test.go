@@ -213,6 +213,7 @@ func TestMultiNode(t *testing.T) {
 	})
 	t.Run("ReplicatedJob", func(t *testing.T) { testReplicatedJob(t, c, w) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, c, w) })
+	t.Run("RunCleanup", func(t *testing.T) { testRunCleanup(t, c, w) })
 	t.Run("NoSuitableNode", func(t *testing.T) { testNoSuitableNode(t, c) })
 	t.Run("Drain", func(t *testing.T) { testDrain(t, c, w) })
 	// Last: the worker does not come back.
@@ -448,5 +449,31 @@ func testWorkerKilled(t *testing.T, c *Client, w worker) {
 	if re, ok := r.err.(*RunError); !ok || re.Code != 125 || r.code != 125 || !strings.Contains(re.Msg, "node "+w.name+" is down") {
 		t.Errorf("run: want exit 125 with node %s is down, got %d, %v", w.name, r.code, r.err)
 	}
+	if m := regexp.MustCompile(`running job runjob as stack (\S+)`).FindStringSubmatch(runStatus.String()); m != nil {
+		nothingLeft(t, c, w, m[1], false, true) // containers by the exact stack name
+	} else {
+		t.Errorf("no stack name in run's status:\n%s", runStatus.String())
+	}
 	nothingLeft(t, c, w, prefix, false, true)
+}
+
+// testRunCleanup: run of a job with a task on each node removes its stack,
+// and both daemons remove the task containers.
+func testRunCleanup(t *testing.T, c *Client, w worker) {
+	prefix := "ptmnrun" + strings.ToLower(fmt.Sprint(time.Now().UnixNano()%100000))
+	code, out, status, err := runJob(t, c, context.Background(), RunOptions{StackPrefix: prefix, Job: "pair",
+		StackFile: jobStack("pair", "restart-none", `
+      placement: {max_replicas_per_node: 1}`, 1, 2, "2m", "echo", "one of a pair", "--", "sleep", "1s")})
+	if code != 0 || err != nil {
+		t.Errorf("run: %d %v", code, err)
+	}
+	mustMatch(t, out, `(?m)^pair@`+regexp.QuoteMeta(w.name)+` +\| one of a pair$`)
+	mustMatch(t, out, `(?m)^pair@`+regexp.QuoteMeta(managerName(t, c))+` +\| one of a pair$`)
+	m := regexp.MustCompile(`running job pair as stack (\S+)`).FindStringSubmatch(status)
+	if m == nil {
+		t.Fatalf("no stack name in the status:\n%s", status)
+	}
+	// The containers are looked up by the exact stack name.
+	nothingLeft(t, c, w, m[1], true, true)
+	nothingLeft(t, c, w, prefix, true, true)
 }
