@@ -45,7 +45,7 @@ func finish(root *yaml.Node, opts Options) map[*yaml.Node]bool {
 			}
 		}
 	}
-	if opts.EscapeDollars {
+	if opts.EscapeDollars && holdsDollar(root, skip) {
 		escape(root, false, map[*yaml.Node]bool{}, skip)
 	}
 	return seen
@@ -58,7 +58,7 @@ func finishService(svc *yaml.Node, opts Options) {
 	if rebasing(opts) {
 		rewriteService(svc, opts.InDir, opts.OutDir, map[*yaml.Node]bool{})
 	}
-	if opts.EscapeDollars {
+	if opts.EscapeDollars && holdsDollar(svc, nil) {
 		escape(svc, false, map[*yaml.Node]bool{}, nil)
 	}
 }
@@ -87,6 +87,24 @@ func clearMergeTags(root *yaml.Node, skip func(*yaml.Node) bool) {
 		}
 	}
 	walk(root)
+}
+
+// holdsDollar reports whether a scalar under n holds a $: most services have
+// none, and escape's record of the nodes it escaped (shared ones must be
+// escaped once) costs a map entry a node.
+func holdsDollar(n *yaml.Node, skip func(*yaml.Node) bool) bool {
+	if n == nil || (skip != nil && skip(n)) {
+		return false
+	}
+	if n.Kind == yaml.ScalarNode {
+		return strings.Contains(n.Value, "$")
+	}
+	for _, c := range n.Content {
+		if holdsDollar(c, skip) {
+			return true
+		}
+	}
+	return false
 }
 
 func escape(n *yaml.Node, isKey bool, seen map[*yaml.Node]bool, skip func(*yaml.Node) bool) {

@@ -2,7 +2,6 @@ package codec
 
 import (
 	"bytes"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -363,6 +362,16 @@ func leftPad(s string, n int) string {
 }
 
 func printable(v string) bool {
+	ascii := true
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 0x7f || (c < ' ' && c != '\n' && c != '\t') {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return true // the common case, without decoding runes
+	}
 	if !utf8.ValidString(v) {
 		return false
 	}
@@ -414,10 +423,89 @@ func plainOK(v string, inFlow bool) bool {
 	return v != "<<"
 }
 
-var (
-	numberRe    = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$|^[-+]?0[xob][0-9a-fA-F_]+$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$`)
-	timestampRe = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
-)
+// isNumber reports whether plain v reads as a number: an integer or float
+// (digits may hold underscores, as YAML 1.1 allowed), hexadecimal, octal
+// or binary, infinity or not-a-number. It is the regular expression
+//
+//	^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$|^[-+]?0[xob][0-9a-fA-F_]+$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$
+//
+// by hand (write_test.go checks they agree): it runs for every plain
+// scalar that starts like a number.
+func isNumber(v string) bool {
+	switch v {
+	case ".nan", ".NaN", ".NAN":
+		return true
+	}
+	s := v
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	switch s {
+	case ".inf", ".Inf", ".INF":
+		return true
+	}
+	if len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o' || s[1] == 'b') {
+		return len(s) > 2 && all(s[2:], func(c byte) bool { return isDigit(c) || c == '_' || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') })
+	}
+	i := 0
+	digits := func(underscore bool) int {
+		from := i
+		for i < len(s) && (isDigit(s[i]) || (underscore && s[i] == '_')) {
+			i++
+		}
+		return i - from
+	}
+	switch {
+	case s != "" && s[0] == '.':
+		i++
+		if digits(false) == 0 {
+			return false
+		}
+	case s != "" && isDigit(s[0]):
+		i++
+		digits(true)
+		if i < len(s) && s[i] == '.' {
+			i++
+			digits(true)
+		}
+	default:
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits(false) == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// isTimestamp reports whether v starts like a date: the regular expression
+// ^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2} by hand.
+func isTimestamp(v string) bool {
+	if len(v) < 8 || !all(v[:4], isDigit) || v[4] != '-' || !isDigit(v[5]) {
+		return false
+	}
+	i := 6
+	if isDigit(v[i]) {
+		i++
+	}
+	return i+1 < len(v) && v[i] == '-' && isDigit(v[i+1])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func all(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // resolvesToString reports whether plain v reads back as a string, under
 // YAML 1.2 and the YAML 1.1 booleans older parsers still apply.
@@ -427,7 +515,7 @@ func resolvesToString(v string) bool {
 	}
 	switch c := v[0]; {
 	case c >= '0' && c <= '9', c == '+', c == '-', c == '.':
-		return !numberRe.MatchString(v) && !timestampRe.MatchString(v)
+		return !isNumber(v) && !isTimestamp(v)
 	case len(v) > 5:
 		return true // longer than any keyword below
 	}

@@ -2,9 +2,12 @@ package codec
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -160,5 +163,56 @@ func BenchmarkParseYAMLv3(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		var n yaml.Node
 		_ = yaml.Unmarshal([]byte(src), &n)
+	}
+}
+
+// The regular expressions isNumber and isTimestamp stand for.
+var (
+	numberRe    = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$|^[-+]?0[xob][0-9a-fA-F_]+$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$`)
+	timestampRe = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
+)
+
+func checkNumberAndTimestamp(t *testing.T, v string) {
+	t.Helper()
+	if got, want := isNumber(v), numberRe.MatchString(v); got != want {
+		t.Fatalf("isNumber(%q) = %v, the expression says %v", v, got, want)
+	}
+	if got, want := isTimestamp(v), timestampRe.MatchString(v); got != want {
+		t.Fatalf("isTimestamp(%q) = %v, the expression says %v", v, got, want)
+	}
+}
+
+// TestNumberAndTimestampMatchExpressions checks the hand-written scalar
+// checks against the regular expressions: every string of up to five
+// characters from the ones that matter, the special values, and random
+// longer strings.
+func TestNumberAndTimestampMatchExpressions(t *testing.T) {
+	for _, v := range []string{"", ".nan", "-.nan", ".NaN", ".inf", "+.Inf", "-.INF", ".INf", "0x", "0x1F", "-0b101", "0o17", "0x_", "1_000.5e+10",
+		"1.", ".5", ".", "-", "+1", "1e", "1e+", "1E-7", "2024-01-02", "2024-1-2x", "2024-01-", "2024-123-4", "12:30", "1.2.3", "0.5_", "٣"} {
+		checkNumberAndTimestamp(t, v)
+	}
+	const alphabet = "019._-+eExobaf"
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		checkNumberAndTimestamp(t, prefix)
+		if n == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			gen(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	gen("", 5)
+	const wide = "0123456789._-+eExXobBafFAinINnN: "
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		b := make([]byte, 1+r.IntN(12))
+		for j := range b {
+			b[j] = wide[r.IntN(len(wide))]
+		}
+		checkNumberAndTimestamp(t, string(b))
+	}
+	for i := 0; i < 20000; i++ {
+		checkNumberAndTimestamp(t, fmt.Sprintf("%04d-%d-%d%s", r.IntN(10000), r.IntN(100), r.IntN(100), wide[:r.IntN(4)]))
 	}
 }
