@@ -76,7 +76,7 @@ migrated=$(line "job migrate: completed")
 created=$(line "Creating service ${stack}_app")
 applogs=$(docker service logs --raw "${stack}_app" 2>&1)
 if [ "$code" -eq 0 ] && [ -n "$migrated" ] && [ -n "$created" ] && [ "$migrated" -lt "$created" ] &&
-	has "smoke +\\| smoke test passed" && echo "$applogs" | grep -q "marker /data/migrated-v1 found" &&
+	has "smoke(@[^ ]+)? +\\| smoke test passed" && echo "$applogs" | grep -q "marker /data/migrated-v1 found" &&
 	! echo "$applogs" | grep -q missing && [ "$(tasks app)" -eq 1 ]; then
 	pass "pre-deploy job completes before the app starts; the app never saw a missing marker (1 task)"
 else
@@ -95,7 +95,7 @@ fi
 # 2. Redeploying the unchanged stack runs no staged job again.
 deploy_case "unchanged redeploy" v1 -c stack.yml
 if [ "$code" -eq 0 ] && has "migrate +completed \\(unchanged\\)" && has "smoke +completed \\(unchanged\\)" &&
-	! has "migrate +\\| migrating" && ! has "smoke +\\| smoke test" && [ "$(tasks migrate)" -eq 1 ] && [ "$(tasks smoke)" -eq 1 ]; then
+	! has "migrate(@[^ ]+)? +\\| migrating" && ! has "smoke(@[^ ]+)? +\\| smoke test" && [ "$(tasks migrate)" -eq 1 ] && [ "$(tasks smoke)" -eq 1 ]; then
 	pass "an unchanged redeploy runs no staged job again"
 else
 	fail "unchanged redeploy (migrate tasks $(tasks migrate), smoke tasks $(tasks smoke))"
@@ -103,7 +103,7 @@ fi
 
 # 3. v2 with a failing migration: the deploy stops, the app stays on v1.
 deploy_case "v2, failing migration" v2 -c stack.yml -c failing-migration.yml
-if [ "$code" -ne 0 ] && has "pre-deploy +failed +job migrate failed" && has "migrate +\\| duplicate column" &&
+if [ "$code" -ne 0 ] && has "pre-deploy +failed +job migrate failed" && has "migrate(@[^ ]+)? +\\| duplicate column" &&
 	! has "Updating service ${stack}_app" && [ "$(image app)" = "podtemplate-e2e-stages:v1" ] && [ "$(tasks app)" -eq 1 ]; then
 	pass "a failing pre-deploy job stops the deploy: exit $code, the app still runs v1"
 else
@@ -112,7 +112,7 @@ fi
 
 # 4. v2 with a failing smoke test and --rollback-on-failure: back on v1.
 deploy_case "v2, failing post-deploy job, --rollback-on-failure" v2 -c stack.yml -c failing-smoke.yml --rollback-on-failure
-if [ "$code" -ne 0 ] && has "post-deploy +failed +job smoke failed" && has "smoke +\\| /health returned 500" &&
+if [ "$code" -ne 0 ] && has "post-deploy +failed +job smoke failed" && has "smoke(@[^ ]+)? +\\| /health returned 500" &&
 	has "app +rollback +rolled back to podtemplate-e2e-stages:v1" && [ "$(image app)" = "podtemplate-e2e-stages:v1" ]; then
 	pass "a failing post-deploy job with --rollback-on-failure: exit $code, the app is back on v1"
 else
@@ -122,7 +122,7 @@ fi
 # 5. The same without the flag (and --rerun-unchanged, so the smoke test
 # runs again): the app stays on v2.
 deploy_case "v2, failing post-deploy job, no rollback" v2 -c stack.yml -c failing-smoke.yml --rerun-unchanged
-if [ "$code" -ne 0 ] && has "post-deploy +failed" && has "rollback +skipped +not requested" && has "smoke +\\| /health returned 500" &&
+if [ "$code" -ne 0 ] && has "post-deploy +failed" && has "rollback +skipped +not requested" && has "smoke(@[^ ]+)? +\\| /health returned 500" &&
 	[ "$(image app)" = "podtemplate-e2e-stages:v2" ]; then
 	pass "a failing post-deploy job without --rollback-on-failure: exit $code, the app stays on v2"
 else
@@ -171,7 +171,7 @@ elif [[ "$(docker run --rm "$controller" -ipc=false -h 2>&1)" == *"flag provided
 else
 	target=$podstack deploy_case "a pre-deploy pod job" v1 -c pod-job.yml --controller-image "$controller"
 	applogs=$(docker service logs --raw "${podstack}_app" 2>&1)
-	if [ "$code" -eq 0 ] && has "migrate +\\| .*wrote /data/pod-migrated-v1" && has "Exited: app Status: 0" &&
+	if [ "$code" -eq 0 ] && has "migrate(@[^ ]+)? +\\| .*wrote /data/pod-migrated-v1" && has "Exited: app Status: 0" &&
 		echo "$applogs" | grep -q "marker /data/pod-migrated-v1 found" && ! echo "$applogs" | grep -q missing; then
 		pass "a pre-deploy pod job gates the rollout like any job"
 	else
