@@ -101,6 +101,24 @@ else
 	fail "unchanged redeploy (migrate tasks $(tasks migrate), smoke tasks $(tasks smoke))"
 fi
 
+# 2b. deploy --dry-run shows the phases and which staged jobs would run.
+echo
+echo "=== deploy --dry-run, v1 and v2"
+VERSION=v1 "$bin" deploy --dry-run -c stack.yml "$stack" >"$work/out" 2>"$work/err"
+code1=$?
+cp "$work/out" "$work/dry1"
+VERSION=v2 "$bin" deploy --dry-run -c stack.yml --rollback-on-failure "$stack" >"$work/out" 2>"$work/err"
+code2=$?
+sed 's/^/  | /' "$work/dry1" "$work/out" "$work/err"
+if [ "$code1" -eq 0 ] && [ "$code2" -eq 0 ] && grep -Eq "^  1\. pre-deploy .*: migrate \(unchanged: not run again\)" "$work/dry1" &&
+	grep -Eq "^  3\. post-deploy .*: smoke \(unchanged: not run again\)" "$work/dry1" &&
+	grep -Eq "^  1\. pre-deploy .*: migrate \(changed: runs\)" "$work/out" && grep -q "rolled back, those it created removed" "$work/out" &&
+	has "dry run: nothing was deployed" && [ "$(image app)" = "podtemplate-e2e-stages:v1" ]; then
+	pass "deploy --dry-run shows the phases and which staged jobs would run, and deploys nothing"
+else
+	fail "deploy --dry-run phases"
+fi
+
 # 3. v2 with a failing migration: the deploy stops, the app stays on v1.
 deploy_case "v2, failing migration" v2 -c stack.yml -c failing-migration.yml
 if [ "$code" -ne 0 ] && has "pre-deploy +failed +job migrate failed" && has "migrate(@[^ ]+)? +\\| duplicate column" &&

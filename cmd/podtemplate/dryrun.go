@@ -29,7 +29,7 @@ func runDryRun(ctx context.Context, a *app, client *swarm.Client, opts *deployOp
 type dryRunStep func(ctx context.Context, a *app, client *swarm.Client, opts *deployOptions, res *transform.Result) error
 
 // dryRunSteps are printed in order.
-var dryRunSteps = []dryRunStep{dryRunServices}
+var dryRunSteps = []dryRunStep{dryRunServices, dryRunPhases}
 
 // dryRunServices prints the per-service diff of the whole stack.
 func dryRunServices(ctx context.Context, a *app, client *swarm.Client, opts *deployOptions, res *transform.Result) error {
@@ -39,6 +39,36 @@ func dryRunServices(ctx context.Context, a *app, client *swarm.Client, opts *dep
 	}
 	if !opts.quiet {
 		printDiff(a, result)
+	}
+	return nil
+}
+
+// dryRunPhases prints the phases of an ordered deploy (a stack with
+// pre-deploy or post-deploy jobs, or --rollback-on-failure): which jobs
+// and services each phase would deploy, and which staged jobs would run.
+func dryRunPhases(ctx context.Context, a *app, client *swarm.Client, opts *deployOptions, res *transform.Result) error {
+	staged, err := swarm.ReadStages(res.Output)
+	if err != nil {
+		return err
+	}
+	if !staged.Staged() && !opts.rollback {
+		return nil
+	}
+	snap, err := client.Snapshot(ctx, opts.stack)
+	if err != nil {
+		return err
+	}
+	if opts.quiet {
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "ordered deploy of stack %s, in 3 phases:\n", opts.stack)
+	for _, p := range staged.Phases(snap, opts.rerun) {
+		fmt.Fprintf(a.stdout, "  %s\n", p)
+	}
+	if opts.rollback {
+		fmt.Fprintln(a.stdout, "  on failure (phase 2 or 3): the services phase 2 updated are rolled back, those it created removed (--rollback-on-failure)")
+	} else {
+		fmt.Fprintln(a.stdout, "  on failure (phase 2 or 3): the services stay as deployed (no --rollback-on-failure)")
 	}
 	return nil
 }
