@@ -357,6 +357,18 @@ func eachValue(root *yaml.Node, fn func(n *yaml.Node, path []string, service str
 				if inExt && k == inlineKey {
 					continue
 				}
+				if yamlx.IsMergeKey(n.Content[i]) {
+					// Merged keys are the mapping's own keys to docker.
+					v := n.Content[i+1]
+					if v.Kind == yaml.SequenceNode {
+						for _, c := range v.Content {
+							walk(c, path, inExt)
+						}
+					} else {
+						walk(v, path, inExt)
+					}
+					continue
+				}
 				walk(n.Content[i+1], append(path[:len(path):len(path)], k), inExt || consumed(path, k))
 			}
 		case yaml.SequenceNode:

@@ -113,6 +113,11 @@ x-n: &n "${N}"
 x-base: &base
   image: nginx:${SET}
   environment: {A: "${EMPTY}"}
+x-deploy: &deploy
+  replicas: ${N}
+  restart_policy: {max_attempts: "${N}"}
+x-more: &more
+  privileged: ${B}
 services:
   a:
     <<: *base
@@ -120,6 +125,10 @@ services:
   b:
     <<: *base
     labels: {n: *n}
+  c:
+    <<: [*base, *more]
+    deploy:
+      <<: *deploy
 `,
 		"bad cast":       "version: '3.8'\nservices:\n  web:\n    image: nginx\n    deploy:\n      replicas: ${SET}\n",
 		"bad bool":       "version: '3.8'\nservices:\n  web:\n    image: nginx\n    privileged: ${N}\n",

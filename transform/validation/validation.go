@@ -74,9 +74,8 @@ func Check(files []*load.File, opts Options) (warnings []string, err error) {
 			errs.Add(files[i].Pos(yamlx.Get(files[i].Root, "version")).Errorf("version mismatched between two composefiles : %v and %v", version, c.version))
 		}
 	}
-	if len(errs) == 0 && len(files) > 1 {
-		errs.Add(mergeCheck(files, checked, opts))
-	}
+	// (Several files are merged, and docker's merge errors reported, by
+	// Merge.)
 	if len(errs) == 0 {
 		errs.Add(imageCheck(files, opts))
 	}
@@ -655,26 +654,6 @@ func (c *checkedFile) loaderError(err error, scope []string) error {
 		}
 	}
 	return c.file.Pos(best).Errorf("%s", msg)
-}
-
-// mergeCheck runs docker's merge of several files.
-func mergeCheck(files []*load.File, checked []*checkedFile, opts Options) error {
-	details := composetypes.ConfigDetails{WorkingDir: files[0].Dir, Environment: opts.Env}
-	for i, c := range checked {
-		details.ConfigFiles = append(details.ConfigFiles, composetypes.ConfigFile{Filename: files[i].Name, Config: deepCopy(c.dict).(map[string]any)})
-	}
-	_, err := func() (cfg *composetypes.Config, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("docker's loader fails on these files: %v", r)
-			}
-		}()
-		return loader.Load(details, func(o *loader.Options) { o.SkipInterpolation, o.SkipValidation = true, true })
-	}()
-	if err != nil {
-		return &diag.Error{File: files[len(files)-1].Name, Msg: err.Error()}
-	}
-	return nil
 }
 
 // imageCheck is stack deploy's check that every service names a valid
