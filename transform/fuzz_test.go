@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -33,7 +34,7 @@ func FuzzRender(f *testing.F) {
 	f.Add([]byte("x: &x {<<: *x}\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opts := transform.Options{Files: []string{"-"}, Stdin: strings.NewReader(string(data)), Cwd: dir, Env: map[string]string{"A": "1"}, Loaders: retrieve.Loaders{}, Warn: func(string) {}}
+		opts := transform.Options{Files: []string{"-"}, Stdin: strings.NewReader(string(data)), Cwd: dir, Env: map[string]string{"A": "1"}, Loaders: retrieve.Loaders{}, Warn: func(string) {}, TemplateTimeout: 5 * time.Second}
 		res, err := transform.Render(context.Background(), opts)
 		if err == nil {
 			opts.Stdin = strings.NewReader(string(data))

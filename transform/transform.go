@@ -118,6 +118,9 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		// Building services needs valid services and templates.
 		return nil, orderedErr(problems, files)
 	}
+	if opts.NoInterpolate {
+		engine.EscapeOutput()
+	}
 	project, typed, err := typedModel(ctx, files, merged, cfg, engine, in.Env, opts.NoInterpolate)
 	if err != nil {
 		return nil, err
@@ -191,7 +194,7 @@ func runTemplates(ctx context.Context, budget time.Duration, engine *render.Engi
 	release := engine.Bind(ctx)
 	defer release()
 	done := make(chan error, 1)
-	go func() { done <- build() }()
+	go func() { done <- dropRepeats(build()) }()
 	select {
 	case err := <-done:
 		if ctx.Err() != nil {
@@ -291,4 +294,29 @@ func removedKeys(entries []yamlx.Pair) []*yaml.Node {
 		keys[i] = p.Key
 	}
 	return keys
+}
+
+// dropRepeats removes the executions that did not run because the total
+// output budget was spent: the one that spent it says so.
+func dropRepeats(err error) error {
+	var list diag.List
+	if !errors.As(err, &list) {
+		if errors.Is(err, render.ErrBudgetSpent) {
+			return &diag.Error{Msg: render.ErrBudgetSpent.Error()}
+		}
+		return err
+	}
+	var kept diag.List
+	spent := false
+	for _, e := range list {
+		if errors.Is(e, render.ErrBudgetSpent) {
+			spent = true
+		} else {
+			kept.Add(e)
+		}
+	}
+	if spent {
+		kept.Add(&diag.Error{Msg: render.ErrBudgetSpent.Error()})
+	}
+	return kept.Err()
 }

@@ -466,6 +466,24 @@ func copyLists(in PodInput, comps map[string]*yaml.Node) (map[string]*yaml.Node,
 	return lists, order, nil
 }
 
+// copyPath reads one copy path: a string (pair: "source:target"), never
+// a number or a boolean, which podlike's controller does not read as a
+// path.
+func copyPath(n *yaml.Node, pair bool) (string, error) {
+	want := "a path"
+	if pair {
+		want = "a source:target string"
+	}
+	s, ok := yamlx.Scalar(n)
+	if !ok || n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!bool" || n.Tag == "!!null" || s == "" {
+		return "", fmt.Errorf("is %s; expected %s", describeScalar(n), want)
+	}
+	if pair && !strings.Contains(s, ":") {
+		return "", fmt.Errorf("%q has no target; expected source:target", s)
+	}
+	return s, nil
+}
+
 func copyItems(v *yaml.Node) ([]*yaml.Node, error) {
 	v = yamlx.Resolve(v)
 	switch v.Kind {
@@ -473,13 +491,17 @@ func copyItems(v *yaml.Node) ([]*yaml.Node, error) {
 		if yamlx.IsNull(v) {
 			return nil, nil
 		}
-		return []*yaml.Node{yamlx.Str(v.Value)}, nil
+		s, err := copyPath(v, true)
+		if err != nil {
+			return nil, err
+		}
+		return []*yaml.Node{yamlx.Str(s)}, nil
 	case yaml.SequenceNode:
 		var out []*yaml.Node
 		for _, it := range v.Content {
-			s, ok := yamlx.Scalar(it)
-			if !ok {
-				return nil, fmt.Errorf("list item is %s; expected a source:target string", yamlx.KindName(it))
+			s, err := copyPath(yamlx.Resolve(it), true)
+			if err != nil {
+				return nil, fmt.Errorf("list item %v", err)
 			}
 			out = append(out, yamlx.Str(s))
 		}
@@ -487,15 +509,31 @@ func copyItems(v *yaml.Node) ([]*yaml.Node, error) {
 	case yaml.MappingNode:
 		var out []*yaml.Node
 		for _, kv := range yamlx.Pairs(v) {
-			t, ok := yamlx.Scalar(kv.Value)
-			if !ok {
-				return nil, fmt.Errorf("target of %q is %s; expected a path", kv.Key.Value, yamlx.KindName(kv.Value))
+			t, err := copyPath(yamlx.Resolve(kv.Value), false)
+			if err != nil {
+				return nil, fmt.Errorf("target of %q %v", kv.Key.Value, err)
 			}
 			out = append(out, yamlx.Str(kv.Key.Value+":"+t))
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("expected a string, a list or a source: target mapping")
+}
+
+// describeScalar names a node's type for messages: "a number", "a list".
+func describeScalar(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Tag {
+		case "!!int", "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		}
+		if n.Value == "" {
+			return "empty"
+		}
+	}
+	return yamlx.KindName(n)
 }
 
 // checkDependsOn accepts the Compose v2 forms only.

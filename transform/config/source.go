@@ -78,7 +78,7 @@ func (s *Source) Name() string {
 		}
 		return s.Path
 	case KindHTTP:
-		return s.URL
+		return diag.RedactURL(s.URL)
 	case KindBuiltin:
 		return "builtin:" + s.Text
 	}
@@ -154,7 +154,7 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 	case "http":
 		if val.Kind == yaml.ScalarNode {
 			if !isURL(val.Value) {
-				return nil, kpos.Errorf("http: needs an http:// or https:// URL, got %q", val.Value)
+				return nil, kpos.Errorf("http: needs an http:// or https:// URL, got %q", diag.RedactURL(val.Value))
 			}
 			return &Source{Kind: KindHTTP, URL: val.Value, Pos: pos}, nil
 		}
@@ -163,7 +163,7 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 			return nil, err
 		}
 		if !isURL(opts.main) {
-			return nil, kpos.Errorf("http: needs an http:// or https:// URL, got %q", opts.main)
+			return nil, kpos.Errorf("http: needs an http:// or https:// URL, got %q", diag.RedactURL(opts.main))
 		}
 		s := &Source{Kind: KindHTTP, URL: opts.main, Fallback: opts.fallback, Pos: pos}
 		if v := yamlx.Get(val, "insecure"); v != nil {

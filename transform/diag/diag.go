@@ -6,6 +6,7 @@ package diag
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -152,4 +153,31 @@ func Service(err error, name string) error {
 		e.WithService(name)
 	}
 	return err
+}
+
+// RedactURL returns raw for messages and file names: credentials in the
+// user part (https://user:token@host/...) become "***", and so do query
+// values (?private_token=...), which often carry tokens too. Anything that
+// does not parse as a URL with a host is returned as it is.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if i := strings.Index(raw, "@"); i >= 0 && strings.Contains(raw[:i], "://") {
+			// Unparsable but holding a user part: drop it.
+			j := strings.Index(raw, "://") + 3
+			return raw[:j] + "***" + raw[i:]
+		}
+		return raw
+	}
+	if u.User != nil {
+		u.User = url.User("***")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"***"}
+		}
+		u.RawQuery = strings.ReplaceAll(q.Encode(), "%2A%2A%2A", "***")
+	}
+	return u.String()
 }

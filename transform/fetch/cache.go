@@ -2,11 +2,13 @@ package fetch
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/podtemplate/podtemplate/internal/fileio"
+	"github.com/podtemplate/podtemplate/transform/diag"
 )
 
 // The cache is best effort: a missing, unreadable or corrupt entry is a
@@ -16,8 +18,20 @@ func (f *Fetcher) blobPath(hexDigest string) string {
 	return filepath.Join(f.cacheDir, "sha256", hexDigest)
 }
 
+// indexPath names rawURL's index entry by a digest of the URL without its
+// credentials (the same resource whoever fetches it).
 func (f *Fetcher) indexPath(rawURL string) string {
-	return filepath.Join(f.cacheDir, "urls", digest([]byte(rawURL)))
+	return filepath.Join(f.cacheDir, "urls", digest([]byte(withoutUser(rawURL))))
+}
+
+// withoutUser drops the user part (credentials) of rawURL.
+func withoutUser(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	u.User = nil
+	return u.String()
 }
 
 // readBlob returns the cached body with the given digest, verifying it.
@@ -61,7 +75,7 @@ func (f *Fetcher) store(rawURL string, body []byte) {
 			return
 		}
 	}
-	idx := []byte(d + "\n" + rawURL + "\n")
+	idx := []byte(d + "\n" + diag.RedactURL(rawURL) + "\n")
 	if cur, err := os.ReadFile(f.indexPath(rawURL)); err == nil && bytes.Equal(cur, idx) {
 		return
 	}

@@ -31,9 +31,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/podtemplate/podtemplate/internal/duration"
+	"github.com/podtemplate/podtemplate/transform/diag"
 )
 
 // DefaultTimeout bounds one request (connect, TLS, headers and body) when
@@ -137,7 +139,7 @@ func (e *Error) Error() string {
 		// The detail is already a complete sentence naming the URL.
 		return e.Err.Error()
 	}
-	return "fetching " + e.URL + ": " + e.Err.Error()
+	return "fetching " + diag.RedactURL(e.URL) + ": " + e.Err.Error()
 }
 
 // Unwrap returns the detail error, so errors.Is(err, context.Canceled) and
@@ -304,7 +306,12 @@ func (f *Fetcher) FetchAll(ctx context.Context, rs []Request) ([]Result, error) 
 func validate(r Request) (string, string, *Error) {
 	u, err := url.Parse(r.URL)
 	if err != nil {
-		return "", "", &Error{URL: r.URL, Kind: KindInvalid, Err: err}
+		// url's message quotes the whole URL, credentials included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", "", &Error{URL: r.URL, Kind: KindInvalid, Err: fmt.Errorf("not a valid URL: %w", err)}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", "", &Error{URL: r.URL, Kind: KindInvalid,
@@ -485,8 +492,13 @@ func (f *Fetcher) client(insecure bool) *http.Client {
 		if f.secure == nil {
 			t := http.DefaultTransport.(*http.Transport).Clone()
 			t.Proxy = http.ProxyFromEnvironment
+			t.DialContext = guardedDial(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
 			f.secure = &http.Client{Transport: t}
+		} else {
+			c := *f.secure
+			f.secure = &c
 		}
+		f.secure.CheckRedirect = checkRedirect
 		f.unsafe = insecureClient(f.secure)
 	})
 	if insecure {
@@ -517,10 +529,10 @@ func insecureClient(c *http.Client) *http.Client {
 func (f *Fetcher) offlineError(rawURL string) *Error {
 	if f.cacheDir == "" {
 		return &Error{URL: rawURL, Kind: KindOffline, Err: fmt.Errorf(
-			"template %s is not available offline: the template cache is disabled", rawURL)}
+			"template %s is not available offline: the template cache is disabled", diag.RedactURL(rawURL))}
 	}
 	return &Error{URL: rawURL, Kind: KindOffline, Err: fmt.Errorf(
-		"template %s is not in the cache (%s); run once without --offline to fetch it", rawURL, f.cacheDir)}
+		"template %s is not in the cache (%s); run once without --offline to fetch it", diag.RedactURL(rawURL), f.cacheDir)}
 }
 
 // formatSize prints n as "1 MiB", "512 KiB" or "1000 bytes".
@@ -534,4 +546,65 @@ func formatSize(n int64) string {
 		return "1 byte"
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// checkRedirect follows a redirect only to the same host (name and port),
+// and never from https to http. A template is code: a redirect to another
+// host would run code from a server the stack's author did not name, and
+// one to http would let anyone on the path change it. Either is an error
+// naming both addresses, so the author can name the final URL instead.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	prev := via[len(via)-1].URL
+	to := diag.RedactURL(req.URL.String())
+	if prev.Scheme == "https" && req.URL.Scheme != "https" {
+		return &redirectError{fmt.Sprintf("refused a redirect from https to %s (a TLS downgrade)", to)}
+	}
+	if !strings.EqualFold(hostPort(prev), hostPort(req.URL)) {
+		return &redirectError{fmt.Sprintf("refused a redirect to another host, %s; name that URL in the stack if it is trusted", to)}
+	}
+	return nil
+}
+
+// redirectError is a refused redirect; its message is the whole detail.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
+
+// hostPort is u's host with its scheme's default port made explicit.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// guardedDial connects like d, but a host name that resolves to a
+// loopback, link-local or unspecified address is refused: such names are
+// how a remote template (or a DNS answer) reaches the machine's own
+// services or a cloud metadata endpoint (169.254.169.254). An address the
+// stack names literally (127.0.0.1, [::1]) or "localhost" is the
+// author's choice and allowed.
+func guardedDial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") {
+			return d.DialContext(ctx, network, addr)
+		}
+		guarded := *d
+		guarded.Control = func(_, address string, _ syscall.RawConn) error {
+			h, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			if ip := net.ParseIP(h); ip != nil && (ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()) {
+				return fmt.Errorf("%s resolves to %s, a loopback or link-local address; refused (write the address itself in the URL if it is meant)", host, h)
+			}
+			return nil
+		}
+		return guarded.DialContext(ctx, network, addr)
+	}
 }

@@ -211,8 +211,8 @@ func checkKeys(f *File) error {
 			keys := make(map[string]bool, len(n.Content)/2)
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
-				if k.Kind != yaml.ScalarNode {
-					return diag.At(name, k).Errorf("mapping key is %s; expected a string", yamlx.KindName(k)).WithService(service)
+				if p := yamlx.KeyIssue(k); p != "" {
+					return diag.At(name, k).Errorf("%s", p).WithService(service)
 				}
 				if yamlx.IsMergeKey(k) {
 					continue

@@ -30,10 +30,12 @@ func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string
 		return nil, &diag.Error{File: describe, Msg: "cannot read the stack", Err: err}
 	}
 	delete(dict, "version") // compose-go would warn that it is obsolete; stacks need it
-	name := loader.NormalizeProjectName(filepath.Base(workingDir))
-	if name == "" {
-		name = "stack"
-	}
+	// The project name is what docker stack deploy calls the stack, which
+	// is not known when rendering (and a template must not see the input's
+	// folder name): compose-go gets a fixed one, which prefixes the names
+	// it gives networks and volumes without a name:, and templates see
+	// .Project.Name empty.
+	const name = PlaceholderName
 	details := types.ConfigDetails{
 		WorkingDir:  workingDir,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(workingDir, "stack.yml"), Config: dict}},
@@ -54,3 +56,6 @@ func Project(ctx context.Context, merged *yaml.Node, workingDir, describe string
 	}
 	return p, nil
 }
+
+// PlaceholderName is the project name compose-go is given.
+const PlaceholderName = "stack"

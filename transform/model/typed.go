@@ -16,7 +16,7 @@ import (
 // compose-go's Project, whose environment and methods would let a template
 // read the process environment and files.
 type ProjectView struct {
-	Name       string
+	Name       string // always empty: the stack's name is given at deploy time
 	Services   types.Services
 	Networks   types.Networks
 	Volumes    types.Volumes
@@ -48,7 +48,7 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 				out[n] = s
 			}
 		}
-		return &ProjectView{Name: p.Name, Services: p.Services, Networks: p.Networks, Volumes: p.Volumes,
+		return &ProjectView{Name: "", Services: p.Services, Networks: p.Networks, Volumes: p.Volumes,
 			Secrets: p.Secrets, Configs: p.Configs, Extensions: p.Extensions}, out, nil
 	}
 	keys := yamlKeys(need.ServiceFields)

@@ -44,7 +44,7 @@ const maxRange = 100000
 
 // maxItems bounds the list items until and untilStep build in one run, so
 // nested loops cannot run for hours without output.
-const maxItems = 10_000_000
+const maxItems = 2_000_000
 
 // baseFuncs is sprig minus Blocked plus podlike's functions; include and tpl
 // are bound per engine, and so is budget (list items left this run; nil:

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -40,6 +41,8 @@ type Engine struct {
 	output   atomic.Int64 // output bytes templates may still write
 	stopped  atomic.Bool  // the render was cancelled or ran out of time
 	weights  sync.Map     // typed data pointer -> weight (see weigh)
+	escape   bool         // $ -> $$ in every output value (see EscapeOutput)
+	ticked   sync.Map     // *parse.Tree -> true once addTicks ran on it
 
 	mu        sync.Mutex
 	executors []*executor // idle executors
@@ -49,9 +52,10 @@ type Engine struct {
 // their nesting: an execution holds one for its whole run, so the count is
 // that of the calls on its own stack.
 type executor struct {
-	e     *Engine
-	root  *template.Template
-	depth int
+	e          *Engine
+	root       *template.Template
+	depth      int // include and tpl calls on the stack
+	iterations int // range iterations of this execution
 }
 
 // maxParsed bounds the cache of parsed outputs: templates that render the
@@ -91,6 +95,8 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	// Placeholders for parsing; each executor binds its own.
 	funcs["include"] = func(string, any) (string, error) { return "", nil }
 	funcs["tpl"] = func(string, any) (string, error) { return "", nil }
+	funcs[tickName] = func() (string, error) { return "", nil }
+	funcs[callName] = func(string, any) (string, error) { return "", nil }
 	e.root = template.New("").Funcs(funcs).Option(missing)
 	sort.Slice(sources, func(i, j int) bool { return sources[i].Key < sources[j].Key })
 	used := map[string]bool{}
@@ -111,7 +117,35 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	for _, t := range e.root.Templates() {
+		e.ticked.Store(t.Tree, true)
+		addTicks(t.Tree)
+	}
 	return e, nil
+}
+
+// EscapeOutput makes every value of a template's output escaped for the
+// deploy's interpolation ($ becomes $$). The compiler escapes the whole
+// output when it interpolated the input; with --no-interpolate it escapes
+// only template output: ${VAR} the stack's author wrote is left for the
+// deploy, but a template (another team's code) must never make the
+// deploy read the deployer's environment. Call it before any execution.
+func (e *Engine) EscapeOutput() { e.escape = true }
+
+// escapeDollars doubles every $ in the values (not the keys) of n.
+func escapeDollars(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		n.Value = strings.ReplaceAll(n.Value, "$", "$$")
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			escapeDollars(n.Content[i])
+		}
+	default:
+		for _, c := range n.Content {
+			escapeDollars(c)
+		}
+	}
 }
 
 // Stop makes every template function fail from now on, so executions
@@ -139,12 +173,12 @@ func (e *Engine) acquire() (*executor, error) {
 		return nil, err
 	}
 	x := &executor{e: e, root: root}
-	root.Funcs(template.FuncMap{"include": x.include, "tpl": x.tpl})
+	root.Funcs(template.FuncMap{"include": x.include, "tpl": x.tpl, tickName: x.tick, callName: x.call})
 	return x, nil
 }
 
 func (e *Engine) release(x *executor) {
-	x.depth = 0
+	x.depth, x.iterations = 0, 0
 	e.mu.Lock()
 	e.executors = append(e.executors, x)
 	e.mu.Unlock()
@@ -167,6 +201,9 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 	if e.stopped.Load() {
 		return "", &diag.Error{Template: name, Msg: errStopped.Error()}
 	}
+	if e.output.Load() <= 0 {
+		return "", ErrBudgetSpent
+	}
 	if m, ok := data.(map[string]any); ok {
 		if args, ok := m["Args"].(map[string]any); ok {
 			c := make(map[string]any, len(m))
@@ -185,6 +222,9 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 	t := x.root.Lookup(name)
 	w := &capped{total: &e.output}
 	if err := t.Execute(w, data); err != nil {
+		if errors.Is(err, ErrBudgetSpent) {
+			return "", ErrBudgetSpent
+		}
 		return "", templateError(name, err)
 	}
 	out := w.String()
@@ -213,6 +253,9 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.escape {
+		escapeDollars(n)
+	}
 	// Keep a parsed copy only from an output's second sighting on, so
 	// outputs unique to one service cost neither memory nor a key.
 	if !cached && e.seen[h%seenSlots].Swap(h) == h {
@@ -240,8 +283,17 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if fast, ok := codec.ParseFast(out); ok {
 		doc = *fast
-	} else if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
-		return nil, outputError(name, out, err)
+	} else {
+		dec := yaml.NewDecoder(strings.NewReader(out))
+		if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+			return nil, outputError(name, out, err)
+		}
+		var extra yaml.Node
+		if err := dec.Decode(&extra); err == nil {
+			return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered more than one YAML document (the next starts on line %d of the output); a template renders one mapping", extra.Line)}
+		} else if !errors.Is(err, io.EOF) {
+			return nil, outputError(name, out, err)
+		}
 	}
 	body := yamlx.Body(&doc)
 	if doc.Kind == 0 || body == nil || yamlx.IsNull(body) {
@@ -254,6 +306,9 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 		// A template's comments are its own: they must not leak into
 		// the services built from it.
 		yamlx.Walk(body, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
+	}
+	if p := yamlx.CheckKeys(body); p != nil {
+		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("line %d of its output: %s", p.Node.Line, p.Msg)}
 	}
 	if strings.ContainsAny(out, "&*") || strings.Contains(out, "<<") {
 		// anchors, aliases or merge keys
@@ -335,6 +390,8 @@ func cleanExecMsg(s string) string {
 		s = s[i+3:]
 	}
 	s = errCallingRe.ReplaceAllString(s, "$1: ")
+	s = strings.ReplaceAll(s, tickName+": ", "")
+	s = strings.ReplaceAll(s, callName+": ", "")
 	if m := undefinedFuncRe.FindStringSubmatch(s); m != nil && blocked[m[1]] {
 		s = fmt.Sprintf("function %q is blocked: templates may not read the environment, the network or the clock, or draw random numbers (pass the value as an arg)", m[1])
 	}
@@ -356,24 +413,18 @@ func (c *capped) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("output larger than %d MiB: does the template loop?", maxOutput>>20)
 	}
 	if c.total != nil && c.total.Add(-int64(len(p))) < 0 {
-		return 0, fmt.Errorf("templates wrote more than %d MiB in all in this run: does a template loop?", MaxTotalOutput>>20)
+		return 0, ErrBudgetSpent
 	}
 	return c.Buffer.Write(p)
 }
 
-// depthError is include or tpl nested over MaxDepth; it is passed up
-// unchanged through the calls that led to it.
+// depthError is include or tpl nested over MaxDepth.
 type depthError struct{ what string }
+
+func (*depthError) limit() {}
 
 func (e *depthError) Error() string {
 	return fmt.Sprintf("nested more than %d deep (%s): does a template include itself?", MaxDepth, e.what)
-}
-
-func (e *depthError) orStopped() error {
-	if e == nil {
-		return errStopped
-	}
-	return e
 }
 
 // nest counts one more include or tpl on this executor's stack.
@@ -400,8 +451,8 @@ func (x *executor) include(name string, data any) (string, error) {
 	defer done()
 	w := &capped{}
 	if err := t.Execute(w, data); err != nil {
-		if d := (*depthError)(nil); errors.As(err, &d) || errors.Is(err, errStopped) {
-			return "", d.orStopped()
+		if b := limitOf(err); b != nil {
+			return "", b
 		}
 		return "", includeError(err)
 	}
@@ -422,10 +473,16 @@ func (x *executor) tpl(text string, data any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tpl: %w", err)
 	}
+	for _, d := range t.Templates() {
+		// Trees shared with the set already have their ticks.
+		if _, done := x.e.ticked.LoadOrStore(d.Tree, true); !done {
+			addTicks(d.Tree)
+		}
+	}
 	w := &capped{}
 	if err := t.Execute(w, data); err != nil {
-		if d := (*depthError)(nil); errors.As(err, &d) || errors.Is(err, errStopped) {
-			return "", d.orStopped()
+		if b := limitOf(err); b != nil {
+			return "", b
 		}
 		return "", fmt.Errorf("tpl: %w", err)
 	}

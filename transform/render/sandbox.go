@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -21,7 +23,10 @@ const (
 	maxOutput = 16 << 20
 	// MaxTotalOutput caps the output of all template executions of a run,
 	// so many templates each under maxOutput cannot add up to gigabytes.
-	MaxTotalOutput = 256 << 20
+	// Output is kept (parsed, then encoded) until the stack is written,
+	// so this also bounds the memory templates can take: 64 MiB is five
+	// times the 30 000-pod benchmark's.
+	MaxTotalOutput = 64 << 20
 	// MaxValue caps the weight (about the bytes it prints as) of any value
 	// a function takes or returns: a string doubled with cat, or a dict
 	// holding itself twice, nested 40 times, stops here instead of
@@ -32,9 +37,38 @@ const (
 	MaxDepth = 1000
 )
 
+// ErrBudgetSpent is the error of every execution that spends the rest of
+// the run's total output budget or starts after it was spent. Which
+// services those are depends on scheduling, so the compiler reports the
+// budget once, for the run.
+var ErrBudgetSpent = &limitError{fmt.Sprintf("templates wrote more than %d MiB in all in this run: does a template loop?", MaxTotalOutput>>20)}
+
 // errStopped is returned by every function once the render was cancelled
 // or ran out of time, so a template that calls functions stops soon.
-var errStopped = errors.New("the render was stopped")
+var errStopped = &limitError{"the render was stopped"}
+
+// errIterations is MaxIterations passed.
+var errIterations = &limitError{fmt.Sprintf("ranges and template calls ran more than %d times in one template: does a loop nest too deep, or a template call itself?", MaxIterations)}
+
+// limitError is a budget or a stop: it is passed up unchanged through
+// the include, tpl and template calls that led to it, instead of being
+// wrapped once per level.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+func (*limitError) limit()          {}
+
+// limitOf returns the limit error in err's chain, if any.
+func limitOf(err error) error {
+	var l interface {
+		error
+		limit()
+	}
+	if errors.As(err, &l) {
+		return l
+	}
+	return nil
+}
 
 // tooBig is a value over MaxValue.
 type tooBig struct{ what string }
@@ -55,6 +89,7 @@ var errCycle = errors.New("a value contains itself (set or merge put a dict into
 type weigher struct {
 	left  int
 	path  map[[2]uintptr]bool // maps and lists on the current path
+	done  map[[2]uintptr]int  // maps and lists weighed in this walk
 	memo  *sync.Map           // pointer -> weight, for immutable typed data
 	depth int
 }
@@ -67,15 +102,31 @@ func weigh(v reflect.Value, budget int, memo *sync.Map) (int, error) {
 	return budget - w.left, nil
 }
 
-func (w *weigher) enter(key [2]uintptr) error {
+// enter marks a map or list as on the path; seen says it was weighed
+// already in this walk (a value shared in several places, as a dict that
+// holds one dict twice), and its weight was counted again.
+func (w *weigher) enter(key [2]uintptr) (seen bool, err error) {
 	if w.path == nil {
-		w.path = map[[2]uintptr]bool{}
+		w.path, w.done = map[[2]uintptr]bool{}, map[[2]uintptr]int{}
 	}
 	if w.path[key] {
-		return errCycle
+		return false, errCycle
+	}
+	if wt, ok := w.done[key]; ok {
+		w.left -= wt
+		if w.left < 0 {
+			return true, &tooBig{what: "a value"}
+		}
+		return true, nil
 	}
 	w.path[key] = true
-	return nil
+	return false, nil
+}
+
+// leave unmarks key, remembering its weight.
+func (w *weigher) leave(key [2]uintptr, before int) {
+	delete(w.path, key)
+	w.done[key] = before - w.left
 }
 
 func (w *weigher) walk(v reflect.Value) error {
@@ -114,12 +165,12 @@ func (w *weigher) walk(v reflect.Value) error {
 				return nil
 			}
 		}
-		if err := w.enter(key); err != nil {
+		if seen, err := w.enter(key); seen || err != nil {
 			return err
 		}
 		before := w.left
 		err := w.walk(v.Elem())
-		delete(w.path, key)
+		w.leave(key, before)
 		if err == nil && w.memo != nil && v.Elem().Kind() == reflect.Struct {
 			w.memo.Store(key, before-w.left)
 		}
@@ -129,9 +180,10 @@ func (w *weigher) walk(v reflect.Value) error {
 			return nil
 		}
 		key := [2]uintptr{v.Pointer(), 1}
-		if err := w.enter(key); err != nil {
+		if seen, err := w.enter(key); seen || err != nil {
 			return err
 		}
+		before := w.left
 		it := v.MapRange()
 		for it.Next() {
 			if err := w.walk(it.Key()); err != nil {
@@ -141,7 +193,7 @@ func (w *weigher) walk(v reflect.Value) error {
 				return err
 			}
 		}
-		delete(w.path, key)
+		w.leave(key, before)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			w.left -= 4 * v.Len() // printed as numbers
@@ -151,15 +203,16 @@ func (w *weigher) walk(v reflect.Value) error {
 			break
 		}
 		key := [2]uintptr{v.Pointer(), uintptr(v.Len())}
-		if err := w.enter(key); err != nil {
+		if seen, err := w.enter(key); seen || err != nil {
 			return err
 		}
+		before := w.left
 		for i := 0; i < v.Len(); i++ {
 			if err := w.walk(v.Index(i)); err != nil {
 				return err
 			}
 		}
-		delete(w.path, key)
+		w.leave(key, before)
 	case reflect.Array:
 		for i := 0; i < v.Len(); i++ {
 			if err := w.walk(v.Index(i)); err != nil {
@@ -210,7 +263,9 @@ func (e *Engine) guard(name string, fn any) any {
 	for i := 0; i < t.NumIn(); i++ {
 		wrap = wrap || dynamic(t.In(i))
 	}
-	wrap = wrap || dynamic(t.Out(0))
+	// A string result is weighed too (b64enc or cat in a loop doubles a
+	// string without any argument being large).
+	wrap = wrap || dynamic(t.Out(0)) || t.Out(0).Kind() == reflect.String
 	if !wrap {
 		return fn
 	}
@@ -479,4 +534,120 @@ func copyArgs(v any) any {
 		return l
 	}
 	return v
+}
+
+// tickName is the function a range body calls on every iteration; no
+// template can name it (it is not an identifier a user would write, and
+// its result is always empty).
+const tickName = "podtemplateRangeTick"
+
+// MaxIterations caps the range iterations and template calls of one
+// template execution (with what it includes): templates for a service
+// loop over its ports, labels or args, tens of times; a loop of loops, or
+// a template calling itself twice, multiplies. It is checked by a call on
+// each iteration and each {{ template }}, which also notices a stopped
+// render (text/template itself has no cancellation point). Many
+// executions each under it are bounded by the time budget.
+const MaxIterations = 1_000_000
+
+// callName is the function each {{ template "name" X }} is rewritten to
+// call, so template recursion is counted and bounded like include.
+const callName = "podtemplateCall"
+
+// tick is called on every range iteration.
+func (x *executor) tick() (string, error) {
+	if x.e.stopped.Load() {
+		return "", errStopped
+	}
+	x.iterations++
+	if x.iterations > MaxIterations {
+		return "", errIterations
+	}
+	return "", nil
+}
+
+// call runs {{ template name data }}.
+func (x *executor) call(name string, data any) (string, error) {
+	if _, err := x.tick(); err != nil {
+		return "", err
+	}
+	t := x.root.Lookup(name)
+	if t == nil {
+		return "", fmt.Errorf("no template %q", name)
+	}
+	done, err := x.nest("template " + strconv.Quote(name))
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	w := &capped{}
+	if err := t.Execute(w, data); err != nil {
+		if b := limitOf(err); b != nil {
+			return "", b
+		}
+		return "", includeError(err)
+	}
+	return w.String(), nil
+}
+
+// addTicks makes the body of every range call tick first, and every
+// {{ template }} a call of callName.
+func addTicks(tree *parse.Tree) {
+	if tree == nil || tree.Root == nil {
+		return
+	}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for i, c := range n.Nodes {
+				if t, ok := c.(*parse.TemplateNode); ok {
+					n.Nodes[i] = templateCall(tree, t)
+					continue
+				}
+				walk(c)
+			}
+		case *parse.IfNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.List)
+			walk(n.ElseList)
+			if n.List != nil {
+				pos := n.Position()
+				call := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos,
+					Args: []parse.Node{parse.NewIdentifier(tickName).SetTree(tree).SetPos(pos)}}
+				action := &parse.ActionNode{NodeType: parse.NodeAction, Pos: pos, Line: n.Line,
+					Pipe: &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Line: n.Line, Cmds: []*parse.CommandNode{call}}}
+				n.List.Nodes = append([]parse.Node{action}, n.List.Nodes...)
+			}
+		}
+	}
+	walk(tree.Root)
+}
+
+// A template must not see where it runs: time.Time values reach templates
+// (an arg tagged !!timestamp, fromYaml), and their Local method, like
+// anything else that formats in the local zone, would read TZ. The
+// process's local zone is UTC; podtemplate prints no local times.
+func init() { time.Local = time.UTC }
+
+// templateCall is {{ template "name" X }} as {{ podtemplateCall "name" X }}.
+func templateCall(tree *parse.Tree, t *parse.TemplateNode) parse.Node {
+	pos := t.Position()
+	var arg parse.Node = &parse.DotNode{NodeType: parse.NodeDot, Pos: pos}
+	if t.Pipe != nil {
+		arg = t.Pipe
+	}
+	name := &parse.StringNode{NodeType: parse.NodeString, Pos: pos, Quoted: strconv.Quote(t.Name), Text: t.Name}
+	call := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos,
+		Args: []parse.Node{parse.NewIdentifier(callName).SetTree(tree).SetPos(pos), name, arg}}
+	return &parse.ActionNode{NodeType: parse.NodeAction, Pos: pos, Line: t.Line,
+		Pipe: &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Line: t.Line, Cmds: []*parse.CommandNode{call}}}
 }

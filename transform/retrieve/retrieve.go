@@ -154,7 +154,7 @@ func read(ctx context.Context, s *config.Source, l Loaders) ([]byte, error) {
 		return nil, fmt.Errorf("no built-in template named %q (see podtemplate templates ls)", s.Text)
 	case config.KindHTTP:
 		if l.HTTP == nil {
-			return nil, fmt.Errorf("HTTP templates are not available here (%s)", s.URL)
+			return nil, fmt.Errorf("HTTP templates are not available here (%s)", diag.RedactURL(s.URL))
 		}
 		return l.HTTP(ctx, s.URL, s.SHA256, s.Insecure)
 	}

@@ -2,6 +2,7 @@ package yamlx
 
 import (
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -90,4 +91,65 @@ func CheckAliases(n *yaml.Node) *AliasError {
 		return &AliasError{Expanded: expanded, Raw: raw}
 	}
 	return nil
+}
+
+// MaxDepth bounds the nesting of a document, in stack files and template
+// output alike, so hostile input cannot exhaust the stack of the walks
+// that follow; stack files nest a dozen levels.
+const MaxDepth = 200
+
+// KeyProblem is a mapping key Compose would not read as the user meant.
+type KeyProblem struct {
+	Node *yaml.Node
+	Msg  string
+}
+
+// CheckKeys reports the first mapping in n with a key that is not a
+// scalar, a key given twice, or a key holding a byte-order mark (U+FEFF,
+// invisible, so "\ufefflabels" looks like labels but is another key), or
+// nesting deeper than MaxDepth. It follows Content only, never an alias.
+func CheckKeys(n *yaml.Node) *KeyProblem {
+	var walk func(n *yaml.Node, depth int) *KeyProblem
+	walk = func(n *yaml.Node, depth int) *KeyProblem {
+		if n == nil {
+			return nil
+		}
+		if depth > MaxDepth {
+			return &KeyProblem{n, fmt.Sprintf("nesting deeper than %d levels", MaxDepth)}
+		}
+		if n.Kind == yaml.MappingNode {
+			seen := make(map[string]bool, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if p := KeyIssue(k); p != "" {
+					return &KeyProblem{k, p}
+				}
+				if IsMergeKey(k) {
+					continue
+				}
+				if seen[k.Value] {
+					return &KeyProblem{k, fmt.Sprintf("duplicate key %q", k.Value)}
+				}
+				seen[k.Value] = true
+			}
+		}
+		for _, c := range n.Content {
+			if p := walk(c, depth+1); p != nil {
+				return p
+			}
+		}
+		return nil
+	}
+	return walk(n, 0)
+}
+
+// KeyIssue says what is wrong with mapping key k, or "".
+func KeyIssue(k *yaml.Node) string {
+	if k.Kind != yaml.ScalarNode {
+		return fmt.Sprintf("mapping key is %s; expected a string", KindName(k))
+	}
+	if strings.ContainsRune(k.Value, '\uFEFF') {
+		return fmt.Sprintf("key %q holds a byte-order mark (U+FEFF), an invisible character, so it is not the key it looks like; remove it", strings.ReplaceAll(k.Value, "\uFEFF", ""))
+	}
+	return ""
 }

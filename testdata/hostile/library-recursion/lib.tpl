@@ -1,0 +1,1 @@
+{{ define "lib" }}{{ include "lib" . }}{{ end }}
