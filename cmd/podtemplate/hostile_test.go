@@ -168,8 +168,8 @@ func checkGuarded(t *testing.T, r hostileRun, stdoutAllowed bool) {
 //	              first (git cannot hold FIFOs; links to absolute paths)
 //	env           VAR=value lines added to the environment
 //	expected.err  stderr, exactly ($TMP and $CASE stand for the folders)
-//	expected.out  stdout, exactly, for a case that must render (exit 0)
-//	exit          the exit status when not 1 (or 0 with expected.out)
+//	expected.stdout  stdout, exactly, for a case that must render (exit 0)
+//	exit          the exit status when not 1 (or 0 with expected.stdout)
 //
 // Every case must end by itself within the time limit and under the
 // memory limit, never print a stack trace, and write nothing to stdout
@@ -231,7 +231,7 @@ func TestHostileCorpus(t *testing.T) {
 			}
 			stdin, _ := os.ReadFile(filepath.Join(dir, "stdin"))
 			r := runGuarded(t, dir, args, stdin, env, nil, 0)
-			wantOut, renders := os.ReadFile(filepath.Join(src, "expected.out"))
+			wantOut, renders := os.ReadFile(filepath.Join(src, "expected.stdout"))
 			checkGuarded(t, r, renders == nil)
 			wantCode := exitError
 			if renders == nil {
@@ -245,12 +245,12 @@ func TestHostileCorpus(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(src, ".fill")); err == nil && update && renders == nil {
 				wantOut = []byte(r.stdout)
-				if err := os.WriteFile(filepath.Join(src, "expected.out"), wantOut, 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(src, "expected.stdout"), wantOut, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if renders == nil && r.stdout != subst(string(wantOut)) {
-				t.Errorf("stdout differs from expected.out:\n--- got\n%s--- want\n%s", r.stdout, wantOut)
+				t.Errorf("stdout differs from expected.stdout:\n--- got\n%s--- want\n%s", r.stdout, wantOut)
 			}
 			if wantCode != exitOK {
 				if _, err := os.Stat(out); err == nil && !strings.Contains(strings.Join(args, " "), "$OUT") {
