@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -204,5 +205,59 @@ func sameAsTree(t *testing.T, opts transform.Options, yamlOut []byte) {
 	}
 	if string(got)+"\n" != string(res.Output) {
 		t.Errorf("the YAML output does not hold the output tree's value:\n%s", lineDiff(string(res.Output), string(got)+"\n"))
+	}
+}
+
+// TestGoldenVariantsKeepTheirMeaning renders each single-file YAML golden
+// case again with its stack file's lines ending in CRLF, and without its
+// final line break: the output must hold the same value, and keep the
+// input's line ends.
+func TestGoldenVariantsKeepTheirMeaning(t *testing.T) {
+	for _, dir := range caseDirs(t, filepath.Join("..", "testdata", "golden")) {
+		abs, _ := filepath.Abs(dir)
+		c := loadCase(t, abs)
+		if c.opts.Format == emit.JSON || len(c.opts.Files) != 1 || c.opts.OutDir != abs {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(abs, c.opts.Files[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(c.expectedPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for variant, text := range map[string]string{
+			"crlf": strings.ReplaceAll(string(data), "\n", "\r\n"),
+			"nonl": strings.TrimRight(string(data), "\n"),
+		} {
+			t.Run(filepath.Base(dir)+"/"+variant, func(t *testing.T) {
+				opts := c.opts
+				opts.Files = []string{"-"}
+				opts.Stdin = strings.NewReader(text)
+				opts.Cwd = filepath.Join(abs, filepath.Dir(c.opts.Files[0]))
+				res, err := transform.Render(context.Background(), opts)
+				if err != nil {
+					t.Fatalf("render: %v", err)
+				}
+				opts.Stdin = strings.NewReader(text)
+				sameAsTree(t, opts, res.Output)
+				var a, b any
+				if err := yaml.Unmarshal(want, &a); err != nil {
+					t.Fatal(err)
+				}
+				got := strings.ReplaceAll(string(res.Output), abs, "/golden-case") // as TestGolden
+				if err := yaml.Unmarshal([]byte(got), &b); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(a, b) {
+					t.Errorf("the output does not mean what the golden output means:\n%s", lineDiff(string(want), strings.ReplaceAll(got, "\r\n", "\n")))
+				}
+				out := string(res.Output)
+				if variant == "crlf" && strings.Count(out, "\n") != strings.Count(out, "\r\n") {
+					t.Errorf("the output mixes line ends:\n%q", out)
+				}
+			})
+		}
 	}
 }

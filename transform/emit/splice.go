@@ -181,12 +181,11 @@ func (s *splicer) replace(from, to int, repl string) {
 	if s.t.nl != "\n" {
 		repl = strings.ReplaceAll(repl, "\n", s.t.nl)
 	}
-	if to == len(s.t.b) && !bytes.HasSuffix(s.t.b, []byte("\n")) {
-		if from == to && from > 0 {
-			repl = s.t.nl + repl // an entry added after a last line without its line break
-		}
-		repl = strings.TrimSuffix(repl, s.t.nl)
+	if to == len(s.t.b) && from == to && from > 0 && !bytes.HasSuffix(s.t.b, []byte("\n")) {
+		repl = s.t.nl + repl // an entry added after a last line without its line break
 	}
+	// A written entry keeps its final line break even at the end of a
+	// file without one: a block scalar's value may end with it.
 	s.edits = append(s.edits, edit{from, to, repl})
 }
 
@@ -405,6 +404,10 @@ func (s *splicer) same(n *yaml.Node, parent int, inFlow bool) {
 		}
 	case yaml.MappingNode:
 		flow := inFlow || n.Style&yaml.FlowStyle != 0
+		if !flow && rebuilt(n) {
+			s.mapping(n, n) // entries added by the build (a label on a volume)
+			return
+		}
 		for i := 0; i+1 < len(n.Content) && !s.failed; i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if away(k, v) {
