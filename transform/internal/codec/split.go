@@ -95,6 +95,13 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 			runs[p].to = end
 		}
 	}
+	// One copy of the file as text, which the runs' nodes keep substrings
+	// of, instead of two copies of each run (joined, then converted).
+	src := string(data)
+	offset := make([]int, len(lines)+1)
+	for i, l := range lines {
+		offset[i+1] = offset[i] + len(l)
+	}
 	var skeleton yaml.Node
 	skeletonOK := false
 	var wg sync.WaitGroup
@@ -103,10 +110,10 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 		go func(r *run) {
 			defer wg.Done()
 			var d yaml.Node
-			text := bytes.Join(lines[r.from:r.to], nil)
-			if fast, ok := ParseFast(string(text)); ok {
+			text := src[offset[r.from]:offset[r.to]]
+			if fast, ok := ParseFast(text); ok {
 				d = *fast
-			} else if yaml.Unmarshal(text, &d) != nil {
+			} else if yaml.Unmarshal([]byte(text), &d) != nil {
 				return
 			}
 			body := yamlx.Body(&d)
