@@ -595,16 +595,22 @@ func guardedDial(d *net.Dialer) func(ctx context.Context, network, addr string) 
 			return d.DialContext(ctx, network, addr)
 		}
 		guarded := *d
-		guarded.Control = func(_, address string, _ syscall.RawConn) error {
-			h, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			if ip := net.ParseIP(h); ip != nil && (ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()) {
-				return fmt.Errorf("%s resolves to %s, a loopback or link-local address; refused (write the address itself in the URL if it is meant)", host, h)
-			}
-			return nil
-		}
+		guarded.Control = refuseLocal(host)
 		return guarded.DialContext(ctx, network, addr)
+	}
+}
+
+// refuseLocal is the dial check for host: the address it resolved to must
+// not be loopback, link-local or unspecified.
+func refuseLocal(host string) func(network, address string, c syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		h, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		if ip := net.ParseIP(h); ip != nil && (ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()) {
+			return fmt.Errorf("%s resolves to %s, a loopback or link-local address; refused (write the address itself in the URL if it is meant)", host, h)
+		}
+		return nil
 	}
 }
