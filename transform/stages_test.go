@@ -12,9 +12,9 @@ import (
 	"github.com/podtemplate/podtemplate/transform/diag"
 )
 
-// A stack with problems in four stages: interpolation (line 5), the
-// x-podlike configuration (line 8), docker's schema (lines 10 and 14) and
-// docker's loader (line 16).
+// A stack with problems in five stages: interpolation (line 5), the
+// x-podlike configuration (line 8), docker's schema (lines 11 and 14),
+// docker's loader (line 17) and a template (service side).
 const severalStages = `version: "3.8"
 services:
   web:
@@ -32,6 +32,11 @@ services:
   worker:
     image: nginx
     command: sh -c 'unclosed
+  side:
+    image: nginx
+    x-podlike:
+      templates:
+        - inline: "{{ required \"give Port\" .Args.Port }}"
 `
 
 func renderStages(t *testing.T, keepGoing bool) ([]string, error) {
@@ -64,7 +69,7 @@ func TestValidateReportsEveryStage(t *testing.T) {
 		}
 		lines = append(lines, d.Line)
 	}
-	want := []int{5, 8, 11, 14, 17}
+	want := []int{5, 8, 11, 14, 17, 22}
 	if len(lines) != len(want) {
 		t.Fatalf("problems on lines %v, want %v:\n%v", lines, want, err)
 	}
@@ -73,7 +78,7 @@ func TestValidateReportsEveryStage(t *testing.T) {
 			t.Fatalf("problems on lines %v, want %v:\n%v", lines, want, err)
 		}
 	}
-	for _, part := range []string{"required variable NAME is missing a value", "exactly one of", "Additional property replica is not allowed", "services.api.ports must be a list", "closing quote"} {
+	for _, part := range []string{"required variable NAME is missing a value", "exactly one of", "Additional property replica is not allowed", "services.api.ports must be a list", "closing quote", "give Port"} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("no %q in:\n%v", part, err)
 		}

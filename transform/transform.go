@@ -114,8 +114,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		return nil, orderedErr(problems, files)
 	}
 	engine, err := render.New(templates, opts.Strict)
-	if failed(err) || len(problems) > 0 {
-		// Building services needs valid services and templates.
+	if failed(err) || (len(problems) > 0 && !opts.KeepGoing) {
 		return nil, orderedErr(problems, files)
 	}
 	if opts.NoInterpolate {
@@ -123,6 +122,10 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 	project, typed, err := typedModel(ctx, files, merged, cfg, engine, in.Env, opts.NoInterpolate)
 	if err != nil {
+		if len(problems) > 0 {
+			// Invalid services, already reported, stop the typed model.
+			return nil, orderedErr(problems, files)
+		}
 		return nil, err
 	}
 	outDir := opts.OutDir
@@ -141,6 +144,12 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		}, out.Service)
 		return err
 	})
+	if len(problems) > 0 {
+		// validate goes on to build the services, for the problems of
+		// those that had none so far.
+		problems.Add(unreported(err, problems))
+		return nil, orderedErr(problems, files)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +269,32 @@ func validationOptions(cfg *config.Config, env map[string]string) validation.Opt
 		}
 	}
 	return vopts
+}
+
+// unreported returns the problems in err about services that have none in
+// earlier: a service an earlier stage found wrong fails later for the
+// same reason.
+func unreported(err error, earlier diag.List) error {
+	if err == nil {
+		return nil
+	}
+	flagged := map[string]bool{}
+	for _, p := range earlier {
+		var d *diag.Error
+		if errors.As(p, &d) && d.Service != "" {
+			flagged[d.Service] = true
+		}
+	}
+	var all, out diag.List
+	all.Add(err)
+	for _, p := range all {
+		var d *diag.Error
+		if errors.As(p, &d) && d.Service != "" && flagged[d.Service] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out.Err()
 }
 
 // orderedErr returns the problems sorted by file and position; of two at
