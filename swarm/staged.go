@@ -253,7 +253,13 @@ func (c *Client) DeployStaged(ctx context.Context, stack *StagedStack, opts Stag
 
 	// Phase 3.
 	if p2.State == "failed" {
-		res.Phases = append(res.Phases, PhaseResult{Name: PhasePostDeploy, State: "skipped", Detail: "the rest of the stack did not converge"})
+		why := "a job of phase 2 failed"
+		for _, s := range res.Services {
+			if s.State != ServiceConverged {
+				why = "the rest of the stack did not converge"
+			}
+		}
+		res.Phases = append(res.Phases, PhaseResult{Name: PhasePostDeploy, State: "skipped", Detail: why})
 	} else {
 		fmt.Fprintf(status, "phase 3/3: post-deploy jobs (%s)\n", listOrNone(stack.Post))
 		if len(stack.Post) == 0 {
