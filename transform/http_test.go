@@ -170,3 +170,34 @@ func TestHTTPOffline(t *testing.T) {
 		t.Fatalf("offline miss: got %v", err)
 	}
 }
+
+// TestHTTPHostileTemplates serves remote templates that render alias
+// cycles and bombs, or include themselves: each is the same clear error
+// as from a local template, naming the URL without its credentials.
+func TestHTTPHostileTemplates(t *testing.T) {
+	bodies := map[string]string{
+		"/cycle.yml":   "c: &c\n  image: x\n  self: *c\n",
+		"/merge.yml":   "c: &c\n  image: x\n  <<: *c\n",
+		"/bomb.yml":    "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: {image: x, command: *f}\n",
+		"/include.yml": "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}c: {image: \"{{ include \"r\" . }}\"}\n",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, bodies[r.URL.Path])
+	}))
+	defer srv.Close()
+	creds := strings.Replace(srv.URL, "http://", "http://ci:t0ken@", 1)
+	for path, want := range map[string]string{
+		"/cycle.yml":   "alias *c refers to a node that contains it (an alias cycle)",
+		"/merge.yml":   "alias *c refers to a node that contains it (an alias cycle)",
+		"/bomb.yml":    "(an alias bomb?)",
+		"/include.yml": `nested more than 1000 deep (include "r")`,
+	} {
+		_, err := renderHTTP(t, podStack(1, creds+path), fetch.Options{})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: got %v, want %q", path, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "t0ken") {
+			t.Errorf("%s: credentials in %v", path, err)
+		}
+	}
+}

@@ -169,9 +169,8 @@ func RedactURL(raw string) string {
 		}
 		return raw
 	}
-	if u.User != nil {
-		u.User = url.User("***")
-	}
+	user := u.User != nil
+	u.User = nil
 	if u.RawQuery != "" {
 		q := u.Query()
 		for k := range q {
@@ -179,5 +178,9 @@ func RedactURL(raw string) string {
 		}
 		u.RawQuery = strings.ReplaceAll(q.Encode(), "%2A%2A%2A", "***")
 	}
-	return u.String()
+	s := u.String()
+	if user {
+		s = strings.Replace(s, "://", "://***@", 1)
+	}
+	return s
 }

@@ -102,9 +102,13 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	used := map[string]bool{}
 	var errs diag.List
 	for _, s := range sources {
-		name := s.Name
+		// text/template puts a template's name into the format of its
+		// error messages, so a % (a URL's %20) would garble them: it is
+		// shown as the fullwidth ％.
+		display := strings.ReplaceAll(s.Name, "%", "\uFF05")
+		name := display
 		for i := 2; used[name]; i++ {
-			name = fmt.Sprintf("%s#%d", s.Name, i)
+			name = fmt.Sprintf("%s#%d", display, i)
 		}
 		used[name] = true
 		e.names[s.Key] = name
