@@ -511,11 +511,11 @@ func (s *splicer) scalar(o, f *yaml.Node, inFlow bool, parent int) {
 }
 
 // patchBlock edits the text of a block scalar (header and content lines)
-// that read as was so that it reads as value, changing only the line that
-// holds the change; ok is false unless the change is one run within one
-// line (several variables on one line, say) and the block's lines map one
-// to one onto its value: every content line at one indentation, and for a
-// folded block no blank lines.
+// that read as was so that it reads as value, changing only the lines that
+// hold a change. The block's lines must map one to one onto its value:
+// every content line at one indentation, and for a folded block no blank
+// lines. A literal block may change on any of its lines (as long as the
+// value keeps its number of lines); a folded one in one run within a line.
 func patchBlock(token []byte, was *yaml.Node, value string) (string, bool) {
 	text := strings.ReplaceAll(string(token), "\r\n", "\n")
 	header, body, found := strings.Cut(text, "\n")
@@ -557,6 +557,21 @@ func patchBlock(token []byte, was *yaml.Node, value string) (string, bool) {
 		return "", false
 	}
 	updated := value[:len(value)-len(tail)]
+	pad := strings.Repeat(" ", indent)
+	write := func(patched string) string {
+		var b strings.Builder
+		b.WriteString(header)
+		for _, l := range strings.Split(patched, "\n") {
+			b.WriteString("\n")
+			if l != "" {
+				b.WriteString(pad + l)
+			}
+		}
+		return b.String()
+	}
+	if was.Style&yaml.LiteralStyle != 0 && strings.Count(updated, "\n") == strings.Count(joined, "\n") && !strings.ContainsAny(updated, "\r\t") {
+		return write(updated), true // lines map to lines: each keeps its place
+	}
 	p := 0
 	for p < len(old) && p < len(updated) && old[p] == updated[p] {
 		p++
@@ -570,17 +585,7 @@ func patchBlock(token []byte, was *yaml.Node, value string) (string, bool) {
 	if strings.Contains(joined[p:q0], "\n") || strings.Contains(mid, "\n") || strings.ContainsAny(mid, "\r\t") {
 		return "", false
 	}
-	patched := joined[:p] + mid + joined[q0:]
-	pad := strings.Repeat(" ", indent)
-	var b strings.Builder
-	b.WriteString(header)
-	for _, l := range strings.Split(patched, "\n") {
-		b.WriteString("\n")
-		if l != "" {
-			b.WriteString(pad + l)
-		}
-	}
-	return b.String(), true
+	return write(joined[:p] + mid + joined[q0:]), true
 }
 
 // apply writes the text with the edits; ok is false when two overlap
