@@ -127,3 +127,37 @@ func TestImage(t *testing.T) {
 		}
 	})
 }
+
+// TestDockerfileSourceBuild builds the repository's Dockerfile (from
+// source, in a Go image) and runs the image. The Go image must be
+// available: set PODTEMPLATE_TEST_GO_IMAGE to one (golang:1.26 where a
+// registry can be reached, or a local image with Go 1.26 and /bin/sh).
+// Without it the test skips: there is no registry here.
+func TestDockerfileSourceBuild(t *testing.T) {
+	goImage := os.Getenv("PODTEMPLATE_TEST_GO_IMAGE")
+	if goImage == "" {
+		t.Skip("PODTEMPLATE_TEST_GO_IMAGE is not set: skipping the source build of the Dockerfile")
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI in PATH")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	tag := "podtemplate-srcbuild-test:latest"
+	build := exec.CommandContext(ctx, "docker", "build", "--build-arg", "GO_IMAGE="+goImage,
+		"--build-arg", "VERSION=v0.0.0-srcbuild", "-t", tag, ".")
+	build.Dir = root
+	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	defer exec.Command("docker", "rmi", tag).Run()
+	out, err := exec.CommandContext(ctx, "docker", "run", "--rm", tag, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "podtemplate v0.0.0-srcbuild ") {
+		t.Errorf("docker run %s version: %q %v", tag, out, err)
+	}
+}
