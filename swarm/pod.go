@@ -29,7 +29,7 @@ func (c *Client) podOutcome(ctx context.Context, job Job, ev evaluation) evaluat
 	if job.PodMain == "" || ev.State != StateCompleted || ev.Decisive == nil {
 		return ev
 	}
-	exit, err := c.controllerExit(ctx, ev.Decisive.ID)
+	exit, err := c.controllerExit(ctx, ev.Decisive)
 	if err != nil {
 		ev.State = StateFailed
 		ev.ExitCode = -1
@@ -67,31 +67,87 @@ func (e componentExit) outcome() string {
 	return "exit " + strconv.Itoa(e.status)
 }
 
-// controllerExit reads the "Exited:" line from a controller task's log.
-func (c *Client) controllerExit(ctx context.Context, taskID string) (componentExit, error) {
+// controllerExit reads the "Exited:" report from a controller task's log.
+// The controller prints it in two writes ("Exited: NAME", then
+// " Status: CODE" or " Error: MESSAGE" with the line break), and its
+// log streaming writes whole lines concurrently, so other lines may come
+// between the two halves or be glued to the first one; the component
+// names from the task's labels tell where the name ends.
+func (c *Client) controllerExit(ctx context.Context, task *swarm.Task) (componentExit, error) {
 	sink := &logSink{collect: &collector{}}
-	rc, err := c.api.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, Timestamps: true})
+	rc, err := c.api.TaskLogs(ctx, task.ID, container.LogsOptions{ShowStdout: true, Timestamps: true})
 	if err != nil {
 		return componentExit{}, fmt.Errorf("reading the controller's log: %w", c.apiErr("task logs", err))
 	}
 	defer rc.Close()
-	if err := copyLogs(sink, taskID, rc); err != nil {
+	if err := copyLogs(sink, task.ID, rc); err != nil {
 		return componentExit{}, fmt.Errorf("reading the controller's log: %w", err)
 	}
-	var found *componentExit
+	var lines []string
 	for _, l := range sink.collect.lines {
-		_, text, ok := strings.Cut(l.raw, " ")
-		if !ok || l.stderr {
-			continue
-		}
-		if e, ok := parseExitLine(text); ok {
-			found = &e
+		if _, text, ok := strings.Cut(l.raw, " "); ok && !l.stderr {
+			lines = append(lines, text)
 		}
 	}
-	if found == nil {
+	found, ok := findExit(lines, componentNames(task))
+	if !ok {
 		return componentExit{}, fmt.Errorf("the controller's log has no \"Exited: <component> Status: <code>\" line")
 	}
-	return *found, nil
+	return found, nil
+}
+
+// componentNames lists the pod's components from the controller task's
+// container labels (pod.component.NAME).
+func componentNames(task *swarm.Task) []string {
+	if task == nil || task.Spec.ContainerSpec == nil {
+		return nil
+	}
+	var names []string
+	for k := range task.Spec.ContainerSpec.Labels {
+		if name, ok := strings.CutPrefix(k, "pod.component."); ok && name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// findExit returns the last exit report in the controller's log lines.
+func findExit(lines []string, names []string) (componentExit, bool) {
+	var found componentExit
+	seen := false
+	for i, line := range lines {
+		if e, ok := parseExitLine(line); ok {
+			found, seen = e, true
+			continue
+		}
+		rest, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "Exited: ")
+		if !ok {
+			continue
+		}
+		name := longestPrefix(rest, names)
+		if name == "" {
+			continue
+		}
+		// The second half is the next line that starts with it.
+		for _, next := range lines[i+1:] {
+			if e, ok := parseExitLine("Exited: " + name + strings.TrimRight(next, "\r")); ok && strings.HasPrefix(next, " ") {
+				found, seen = e, true
+				break
+			}
+		}
+	}
+	return found, seen
+}
+
+// longestPrefix is the longest of names that s starts with.
+func longestPrefix(s string, names []string) string {
+	best := ""
+	for _, n := range names {
+		if len(n) > len(best) && strings.HasPrefix(s, n) {
+			best = n
+		}
+	}
+	return best
 }
 
 // parseExitLine reads "Exited: NAME Status: CODE" or

@@ -203,3 +203,28 @@ func TestJobContainersRemoved(t *testing.T) {
 		t.Errorf("stack removal: removed containers %v, want c1,c5", f.removedContainers)
 	}
 }
+
+// TestFindExitInterleaved: the controller writes "Exited: NAME" and
+// " Status: CODE" separately, and its log streaming writes whole lines in
+// between (seen with the real controller: "Exited: appStreaming logs for
+// proxy" then " Status: 3").
+func TestFindExitInterleaved(t *testing.T) {
+	names := []string{"app", "proxy", "app2"}
+	cases := []struct {
+		lines []string
+		ok    bool
+		want  componentExit
+	}{
+		{[]string{"Exited: appStreaming logs for proxy", " Status: 3"}, true, componentExit{component: "app", status: 3}},
+		{[]string{"Exited: app2[out] proxy: hi", "[out] proxy: more", " Error: boom"}, true, componentExit{component: "app2", err: "boom"}},
+		{[]string{"Exited: proxy Status: 0", "Exited: app[out] x", " Status: 7\r"}, true, componentExit{component: "app", status: 7}},
+		{[]string{"Exited: unknown-thing", " Status: 1"}, false, componentExit{}},
+		{[]string{"Exited: app", "[out] app:  Status: 2"}, false, componentExit{}},
+	}
+	for _, tc := range cases {
+		got, ok := findExit(tc.lines, names)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%q: got %+v %v, want %+v %v", tc.lines, got, ok, tc.want, tc.ok)
+		}
+	}
+}
