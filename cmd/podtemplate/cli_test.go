@@ -40,6 +40,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad format", []string{"render", "--format", "toml", "x.yml"}, []string{`--format "toml"`}},
 		{"bad env", []string{"run", "-c", "x.yml", "-e", "NOEQUALS", "job"}, []string{`--env "NOEQUALS": expected K=V`}},
 		{"bad resolve-image", []string{"deploy", "-c", "x.yml", "--resolve-image", "sometimes", "s"}, []string{"--resolve-image"}},
+		{"detach with rollback", []string{"deploy", "-c", "x.yml", "--detach", "--rollback-on-failure", "s"}, []string{"--detach and --rollback-on-failure exclude each other"}},
+		{"zero update timeout", []string{"deploy", "-c", "x.yml", "--update-timeout", "0s", "s"}, []string{"--update-timeout 0s: expected a positive duration"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
