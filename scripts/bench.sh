@@ -93,8 +93,8 @@ printf 'start-up: Go hello-world %.1f ms, podtemplate version %.1f ms (%sx), 10-
 # not measured in this run).
 goal() {
 	awk -v name="$1" -v v="$2" -v lim="$3" 'BEGIN {
-		if (v == "-" || v == "") { printf "goal %-58s <= %-6s measured -       not measured\n", name, lim; exit }
-		printf "goal %-58s <= %-6s measured %-7.3f %s\n", name, lim, v, (v <= lim ? "met" : "missed") }'
+		if (v == "-" || v == "") { printf "goal %-66s <= %-5s measured -       not measured\n", name, lim; exit }
+		printf "goal %-66s <= %-5s measured %-7.3f %s\n", name, lim, v, (v <= lim ? "met" : "missed") }'
 }
 has() { [ -n "${t_of[$1]:-}" ]; }
 report() { goal "$1" "$2" "$3"; }
