@@ -231,6 +231,7 @@ func TestHostileCorpus(t *testing.T) {
 			}
 			stdin, _ := os.ReadFile(filepath.Join(dir, "stdin"))
 			r := runGuarded(t, dir, args, stdin, env, nil, 0)
+			t.Logf("%s: cpu %s, wall %s, peak RSS %d MiB", e.Name(), r.cpu.Round(time.Millisecond), r.elapsed.Round(time.Millisecond), r.peakRSS>>20)
 			wantOut, renders := os.ReadFile(filepath.Join(src, "expected.stdout"))
 			checkGuarded(t, r, renders == nil)
 			wantCode := exitError
