@@ -141,6 +141,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 			Dir: files[0].Dir, Env: in.Env,
 			// Only one file can hold aliases: several are flattened when merged.
 			Shared: len(files) == 1 && files[0].Anchors,
+			Check:  builtCheck(files, merged, in.Env, opts.NoInterpolate),
 		}, out.Service)
 		return err
 	})
@@ -178,6 +179,16 @@ func typedModel(ctx context.Context, files []*load.File, merged *yaml.Node, cfg 
 		view = load.Lenient(merged, env)
 	}
 	return model.Typed(ctx, view, names, need, files[0].Dir, load.Describe(files))
+}
+
+// builtCheck checks the services the build makes as validate checks the
+// input: left for the deploy to interpolate, as the deploy will see them.
+func builtCheck(files []*load.File, merged *yaml.Node, env map[string]string, noInterpolate bool) func(string, *yaml.Node) []string {
+	check := validation.NewBuiltChecker(files, merged, env).Check
+	if !noInterpolate {
+		return check
+	}
+	return func(name string, svc *yaml.Node) []string { return check(name, load.Lenient(svc, env)) }
 }
 
 // TimeoutError is the template stage running out of its time budget.

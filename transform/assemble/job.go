@@ -82,6 +82,9 @@ func ApplyJob(svc *yaml.Node, job *config.Job, podMain string) error {
 		yamlx.Delete(deploy, "replicas")
 	}
 	policy := yamlx.Resolve(yamlx.Get(deploy, "restart_policy"))
+	if policy != nil && !yamlx.IsNull(policy) && policy.Kind != yaml.MappingNode {
+		return job.Pos.Errorf("deploy.restart_policy is %s; expected a mapping", yamlx.KindName(policy)).WithService(job.Name)
+	}
 	if policy == nil || policy.Kind != yaml.MappingNode {
 		policy = yamlx.Map()
 		yamlx.Set(deploy, "restart_policy", policy)
@@ -94,7 +97,10 @@ func ApplyJob(svc *yaml.Node, job *config.Job, podMain string) error {
 		yamlx.Delete(policy, "max_attempts")
 	}
 
-	labels := yamlx.KeyValueMap(yamlx.Get(deploy, "labels"))
+	labels, err := labelMap(yamlx.Get(deploy, "labels"), "deploy.labels")
+	if err != nil {
+		return job.Pos.Errorf("%v", err).WithService(job.Name)
+	}
 	yamlx.Set(deploy, "labels", labels)
 	yamlx.Set(labels, joblabel.Job, yamlx.Str("true"))
 	yamlx.Set(labels, joblabel.Name, yamlx.Str(job.Name))
@@ -126,6 +132,16 @@ func ApplyJob(svc *yaml.Node, job *config.Job, podMain string) error {
 	}
 	yamlx.Set(labels, joblabel.Hash, yamlx.Str(sum))
 	return nil
+}
+
+// labelMap is the labels node l (a mapping, a KEY=VALUE list or nothing)
+// as a mapping the build can add labels to; what names l in messages.
+func labelMap(l *yaml.Node, what string) (*yaml.Node, error) {
+	l = yamlx.Resolve(l)
+	if l != nil && !yamlx.IsNull(l) && l.Kind != yaml.MappingNode && l.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("%s is %s; expected a mapping or a list of KEY=VALUE strings", what, yamlx.KindName(l))
+	}
+	return yamlx.KeyValueMap(l), nil
 }
 
 // Hash is the hex SHA-256 of a service definition's compact JSON form.

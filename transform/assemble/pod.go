@@ -238,7 +238,10 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 	}
 	// A new mapping: the service's labels node is shared with the main
 	// component.
-	labels := yamlx.KeyValueMap(yamlx.Get(ctrl, "labels"))
+	labels, err := labelMap(yamlx.Get(ctrl, "labels"), "labels")
+	if err != nil {
+		return nil, p.Pos.Errorf("the controller's %v", err).WithService(in.Name)
+	}
 	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
 	sort.Strings(order)
 	for _, name := range order {

@@ -3,6 +3,8 @@ package assemble
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -33,6 +35,9 @@ type Stack struct {
 	// Env is the deploying environment (variables without a value in a
 	// component take their value from it).
 	Env map[string]string
+	// Check returns docker's objections to a built service (none when
+	// docker stack deploy accepts it); nil checks nothing.
+	Check func(name string, svc *yaml.Node) []string
 }
 
 // Finish receives each built service (key is its name's node) in the
@@ -108,6 +113,9 @@ func Services(s Stack, finish Finish) (*Built, error) {
 				}
 				svc, volumeRefs, err := s.service(name, orig)
 				refs[i] = volumeRefs
+				if err == nil && s.Check != nil {
+					err = s.refused(name, s.Check(name, svc))
+				}
 				if err == nil && finish != nil {
 					svc, err = finish(key, svc)
 				}
@@ -195,6 +203,48 @@ func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, []string, erro
 		}
 	}
 	return svc, volumeRefs, nil
+}
+
+// refused reports docker's objections msgs to the built service name:
+// templates made it, so the error names them and is placed at the first
+// one's item in the stack.
+func (s Stack) refused(name string, msgs []string) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	var srcs []*config.Source
+	if job := s.Config.Jobs[name]; job != nil {
+		srcs = append(srcs, job.Templates...)
+	}
+	if pod := s.Config.Pods[name]; pod != nil {
+		for _, list := range [][]*config.Source{pod.Pod, pod.Init, pod.Transformer, pod.Templates, pod.Copy} {
+			srcs = append(srcs, list...)
+		}
+	}
+	var names []string
+	var pos diag.Pos
+	for _, src := range srcs {
+		if n := s.Engine.Name(src.Key()); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		if pos.File == "" {
+			pos = src.Pos
+		}
+	}
+	if pos.File == "" {
+		if job := s.Config.Jobs[name]; job != nil {
+			pos = job.Pos
+		} else if pod := s.Config.Pods[name]; pod != nil {
+			pos = pod.Pos
+		}
+	}
+	var list diag.List
+	for _, m := range msgs {
+		e := pos.Errorf("the service its templates build is not valid for docker stack deploy: %s", m).WithService(name)
+		e.Template = strings.Join(names, ", ")
+		list.Add(e)
+	}
+	return list.Err()
 }
 
 func (s Stack) lookup(name string) (string, bool) {
