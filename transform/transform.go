@@ -182,13 +182,13 @@ func typedModel(ctx context.Context, files []*load.File, merged *yaml.Node, cfg 
 }
 
 // builtCheck checks the services the build makes as validate checks the
-// input: left for the deploy to interpolate, as the deploy will see them.
+// input. Left for the deploy to interpolate, their values are not known
+// yet (a template's replicas: ${N}), so they are not checked.
 func builtCheck(files []*load.File, merged *yaml.Node, env map[string]string, noInterpolate bool) func(string, *yaml.Node) []string {
-	check := validation.NewBuiltChecker(files, merged, env).Check
-	if !noInterpolate {
-		return check
+	if noInterpolate {
+		return nil
 	}
-	return func(name string, svc *yaml.Node) []string { return check(name, load.Lenient(svc, env)) }
+	return validation.NewBuiltChecker(files, merged, env).Check
 }
 
 // TimeoutError is the template stage running out of its time budget.
