@@ -108,10 +108,11 @@ func Collect(files []*load.File) (*Config, error) {
 				if svc == nil || svc.Kind != yaml.MappingNode {
 					continue
 				}
-				if k, v := yamlx.GetKey(svc, PodlikeKey); k != nil {
+				// `<<` merge keys can bring the fields in (SPEC §2).
+				if k, v := yamlx.GetPair(svc, PodlikeKey); k != nil {
 					errs.Add(diag.Service(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
 				}
-				if k, v := yamlx.GetKey(svc, JobsKey); k != nil {
+				if k, v := yamlx.GetPair(svc, JobsKey); k != nil {
 					errs.Add(diag.Service(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
 				}
 			}
@@ -162,6 +163,9 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 				if svc != nil && svc.Kind == yaml.MappingNode {
 					yamlx.Delete(svc, PodlikeKey)
 					yamlx.Delete(svc, JobsKey)
+					// Fields brought in by merge keys stay where the
+					// user wrote them; only this service stops merging them.
+					yamlx.DropMerged(svc, PodlikeKey, JobsKey)
 				}
 			}
 		}

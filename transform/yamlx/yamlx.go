@@ -134,6 +134,92 @@ func GetKey(m *yaml.Node, key string) (k, v *yaml.Node) {
 	return nil, nil
 }
 
+// GetPair returns the key node and value of key among m's effective
+// entries: its own key first, else the one its `<<` merge keys bring in
+// (earlier merge sources first), so positions point at the real node.
+func GetPair(m *yaml.Node, key string) (k, v *yaml.Node) {
+	if k, v = GetKey(m, key); k != nil {
+		return k, v
+	}
+	if !hasMergeKey(Resolve(m)) {
+		return nil, nil
+	}
+	for _, p := range Pairs(m) {
+		if p.Key.Value == key {
+			return p.Key, p.Value
+		}
+	}
+	return nil, nil
+}
+
+// DropMerged makes the `<<` merge keys of mapping m stop bringing in keys:
+// each merge source that would bring one in is replaced, in m only, by a
+// flattened copy without them; the shared anchored node is left as it is.
+// It reports whether it changed m.
+func DropMerged(m *yaml.Node, keys ...string) bool {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return false
+	}
+	brings := func(src *yaml.Node) bool {
+		for _, key := range keys {
+			if k, _ := GetPair(src, key); k != nil {
+				return true
+			}
+		}
+		return false
+	}
+	without := func(src *yaml.Node) *yaml.Node {
+		c := Flatten(src)
+		for _, key := range keys {
+			Delete(c, key)
+		}
+		return c
+	}
+	changed := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if !IsMergeKey(m.Content[i]) {
+			continue
+		}
+		v := Resolve(m.Content[i+1])
+		switch {
+		case v == nil:
+		case v.Kind == yaml.SequenceNode:
+			var items []*yaml.Node
+			for j, item := range v.Content {
+				if !brings(item) {
+					continue
+				}
+				if items == nil {
+					items = append([]*yaml.Node(nil), v.Content...)
+				}
+				items[j] = without(item)
+			}
+			if items != nil {
+				seq := *v
+				seq.Anchor, seq.Content = "", items
+				m.Content[i+1] = &seq
+				changed = true
+			}
+		case brings(v):
+			m.Content[i+1] = without(v)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func hasMergeKey(m *yaml.Node) bool {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if IsMergeKey(m.Content[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // Set sets key to v in mapping m, in place if present, appended otherwise.
 func Set(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
