@@ -274,11 +274,6 @@ func unshare(root *yaml.Node) {
 				if i%2 == 0 {
 					continue // keys are never interpolated
 				}
-				if yamlx.IsMergeKey(n.Content[i-1]) {
-					// Merged keys are the mapping's own keys, as in eachValue.
-					walk(c, path, inExt)
-					continue
-				}
 				key := n.Content[i-1].Value
 				sub = append(path[:len(path):len(path)], key)
 				ext = inExt || consumed(path, key)
