@@ -57,11 +57,9 @@ func ApplyJob(svc *yaml.Node, job *config.Job, podMain string) error {
 		yamlx.Set(svc, "deploy", deploy)
 	}
 	if deploy.Kind != yaml.MappingNode {
-		pos := job.Pos
-		if deploy.Line > 0 {
-			pos.Line, pos.Column = deploy.Line, deploy.Column
-		}
-		return pos.Errorf("deploy is %s; expected a mapping", yamlx.KindName(deploy)).WithService(job.Name)
+		// (The input's deploy was validated: this one is a template's, and
+		// its line is in the template's text, not the stack's.)
+		return job.Pos.Errorf("deploy is %s; expected a mapping", yamlx.KindName(deploy)).WithService(job.Name)
 	}
 	mode, _ := yamlx.Scalar(yamlx.Get(deploy, "mode"))
 	switch job.Mode {

@@ -240,7 +240,12 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 	// component.
 	labels, err := labelMap(yamlx.Get(ctrl, "labels"), "labels")
 	if err != nil {
-		return nil, p.Pos.Errorf("the controller's %v", err).WithService(in.Name)
+		e := p.Pos.Errorf("the controller's %v", err).WithService(in.Name)
+		if len(p.Pod) > 0 {
+			// The input's labels were validated: a pod template set these.
+			e, _ = r.errorf(p.Pod[0], "the controller's %v", err).(*diag.Error)
+		}
+		return nil, e
 	}
 	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
 	sort.Strings(order)

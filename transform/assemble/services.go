@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -199,6 +200,13 @@ func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, []string, erro
 	}
 	if job != nil {
 		if err := ApplyJob(svc, job, podMain); err != nil {
+			// What the job's keys hold came from its templates: the
+			// input's were validated.
+			var d *diag.Error
+			if names, pos := s.templates(name); len(names) > 0 && errors.As(err, &d) && d.Template == "" {
+				d.Template = strings.Join(names, ", ")
+				d.File, d.Line, d.Column = pos.File, pos.Line, pos.Column
+			}
 			return nil, nil, err
 		}
 	}
@@ -212,6 +220,19 @@ func (s Stack) refused(name string, msgs []string) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	names, pos := s.templates(name)
+	var list diag.List
+	for _, m := range msgs {
+		e := pos.Errorf("the service its templates build is not valid for docker stack deploy: %s", m).WithService(name)
+		e.Template = strings.Join(names, ", ")
+		list.Add(e)
+	}
+	return list.Err()
+}
+
+// templates names the templates that build service name, and where the
+// stack names the first (else where it configures the pod or job).
+func (s Stack) templates(name string) ([]string, diag.Pos) {
 	var srcs []*config.Source
 	if job := s.Config.Jobs[name]; job != nil {
 		srcs = append(srcs, job.Templates...)
@@ -238,13 +259,7 @@ func (s Stack) refused(name string, msgs []string) error {
 			pos = pod.Pos
 		}
 	}
-	var list diag.List
-	for _, m := range msgs {
-		e := pos.Errorf("the service its templates build is not valid for docker stack deploy: %s", m).WithService(name)
-		e.Template = strings.Join(names, ", ")
-		list.Add(e)
-	}
-	return list.Err()
+	return names, pos
 }
 
 func (s Stack) lookup(name string) (string, bool) {

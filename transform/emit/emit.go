@@ -299,6 +299,11 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 // the document: spliced into the input's text where it can be, else
 // encoded whole.
 func (o *Output) Write(doc, root *yaml.Node) ([]byte, error) {
+	// The splice and yaml.v3 fallbacks would drop what a malformed node
+	// holds: refuse it before anything is written.
+	if err := codec.Malformed(root); err != nil {
+		return nil, err
+	}
 	rebased := finish(root, o.opts)
 	if o.text != nil && len(root.Content) > 0 { // (a file of comments only would read as null)
 		if out, ok := splice(o.text, o.lay, o.in, root, rebased); ok {

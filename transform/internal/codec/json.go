@@ -15,6 +15,9 @@ import (
 // JSON writes n as JSON, keeping mapping key order, expanding aliases and
 // merge keys, and typing scalars by their YAML tags. indent "" is compact.
 func JSON(n *yaml.Node, indent string) ([]byte, error) {
+	if err := Malformed(n); err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	if err := writeJSON(&b, yamlx.Flatten(yamlx.Body(n)), indent, 0); err != nil {
 		return nil, err

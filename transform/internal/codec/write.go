@@ -2,6 +2,8 @@ package codec
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -48,7 +50,11 @@ func (st Style) orDefault() Style {
 // writer does not handle, yaml.v3 writes it with st's mapping indent.
 func WriteStyled(b *bytes.Buffer, n *yaml.Node, indent int, st Style) error {
 	st = st.orDefault()
-	if supported(n) {
+	ok, err := supported(n)
+	if err != nil {
+		return err
+	}
+	if ok {
 		w := writer{b: b, step: st.Indent, seq: st.SeqIndent}
 		w.node(n, indent, false)
 		return nil
@@ -72,8 +78,33 @@ func WriteStyled(b *bytes.Buffer, n *yaml.Node, indent int, st Style) error {
 	return nil
 }
 
-func supported(n *yaml.Node) bool {
-	if n == nil || n.Anchor != "" || n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode || n.FootComment != "" {
+// supported reports whether the writer handles n, and whether n is
+// malformed: no text can hold it, so neither writer may write it.
+func supported(n *yaml.Node) (bool, error) {
+	if n == nil {
+		return false, nil
+	}
+	if err := malformedHere(n); err != nil {
+		return false, err
+	}
+	ok := supportedHere(n)
+	for _, c := range n.Content {
+		if c == nil {
+			return false, errors.New("a collection node holds a missing node")
+		}
+		cok, err := supported(c)
+		if err != nil {
+			return false, err
+		}
+		ok = ok && cok
+	}
+	return ok, nil
+}
+
+// supportedHere reports whether the writer handles n itself (not its
+// children).
+func supportedHere(n *yaml.Node) bool {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode || n.FootComment != "" {
 		return false
 	}
 	if n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
@@ -85,7 +116,7 @@ func supported(n *yaml.Node) bool {
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || yamlx.IsMergeKey(k) || strings.Contains(k.Value, "\n") || k.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			if k == nil || k.Kind != yaml.ScalarNode || yamlx.IsMergeKey(k) || strings.Contains(k.Value, "\n") || k.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 				return false
 			}
 		}
@@ -93,12 +124,44 @@ func supported(n *yaml.Node) bool {
 	if n.Style&yaml.FlowStyle != 0 && hasComments(n) {
 		return false
 	}
-	for _, c := range n.Content {
-		if !supported(c) {
-			return false
-		}
-	}
 	return true
+}
+
+// Malformed returns an error when n, or a node under it, is one no YAML or
+// JSON text can hold as it is: a scalar or alias with child nodes (a
+// build that added entries to a scalar), a mapping with an odd number of
+// nodes, a missing node. Writing it would give broken text or silently
+// drop part of it, so the writers refuse it.
+func Malformed(n *yaml.Node) error {
+	_, err := supported(n)
+	return err
+}
+
+func malformedHere(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode, yaml.AliasNode:
+		if len(n.Content) > 0 {
+			return fmt.Errorf("the %s %q holds %d child nodes; no YAML text can write that", kindName(n.Kind), n.Value, len(n.Content))
+		}
+		if n.Kind == yaml.AliasNode && n.Alias == nil {
+			return fmt.Errorf("the alias %q points nowhere", n.Value)
+		}
+	case yaml.MappingNode:
+		if len(n.Content)%2 != 0 {
+			return fmt.Errorf("a mapping holds %d nodes; expected key and value pairs", len(n.Content))
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+	default:
+		return fmt.Errorf("a node of unknown kind %d", n.Kind)
+	}
+	return nil
+}
+
+func kindName(k yaml.Kind) string {
+	if k == yaml.AliasNode {
+		return "alias"
+	}
+	return "scalar"
 }
 
 func hasComments(n *yaml.Node) bool {
