@@ -1,8 +1,8 @@
 package validation
 
 import (
+	"bytes"
 	"errors"
-	"strings"
 	"sync"
 
 	"github.com/docker/cli/cli/compose/schema"
@@ -21,8 +21,13 @@ type BuiltChecker struct {
 	version string
 	file    *load.File // the first input file: the loader's folder and name
 	opts    Options
-	valid   sync.Map // fingerprint -> struct{}
+	mu      sync.RWMutex
+	valid   map[string]bool // fingerprints of accepted shapes
 }
+
+// fingerprints reuses the buffers fingerprints are written in: one a
+// built service would otherwise cost several allocations.
+var fingerprints = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // NewBuiltChecker returns a checker for the services of the stack whose
 // merged top-level mapping is root, read from the files.
@@ -31,8 +36,10 @@ func NewBuiltChecker(files []*load.File, root *yaml.Node, env map[string]string)
 	if v := yamlx.Get(root, "version"); v != nil {
 		version["version"], _ = yamlx.Value(v)
 	}
-	return &BuiltChecker{version: schema.Version(version), file: files[0], opts: Options{Env: env}}
+	return &BuiltChecker{version: schema.Version(version), file: files[0], opts: Options{Env: env}, valid: map[string]bool{}}
 }
+
+func noSkip(string) bool { return false }
 
 // Check returns docker's messages for the built service svc named name, in
 // the order the schema and loader give them; none when docker accepts it.
@@ -41,10 +48,14 @@ func (c *BuiltChecker) Check(name string, svc *yaml.Node) []string {
 	if svc == nil || svc.Kind != yaml.MappingNode {
 		return []string{"the built service is " + yamlx.KindName(svc) + "; expected a mapping"}
 	}
-	var b strings.Builder
-	fingerprint(&b, svc, func(string) bool { return false })
-	key := b.String()
-	if _, ok := c.valid.Load(key); ok {
+	b := fingerprints.Get().(*bytes.Buffer)
+	defer fingerprints.Put(b)
+	b.Reset()
+	fingerprint(b, svc, noSkip)
+	c.mu.RLock()
+	known := c.valid[string(b.Bytes())]
+	c.mu.RUnlock()
+	if known {
 		return nil
 	}
 	v, err := yamlx.Value(svc)
@@ -55,7 +66,9 @@ func (c *BuiltChecker) Check(name string, svc *yaml.Node) []string {
 	probe := map[string]any{"version": c.version, "services": map[string]any{"s": shape(m)}}
 	if schema.Validate(probe, c.version) == nil {
 		if _, err := loadDict(probe, c.file, c.opts); err == nil {
-			c.valid.Store(key, struct{}{})
+			c.mu.Lock()
+			c.valid[b.String()] = true
+			c.mu.Unlock()
 			return nil
 		}
 	}

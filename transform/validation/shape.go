@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -138,7 +139,7 @@ func classes(list []any, token func(s string, class int) (string, bool)) []any {
 // abstraction from the YAML nodes, keys in their order, without building
 // the values), so the fast check converts only one service per
 // fingerprint.
-func fingerprint(b *strings.Builder, svc *yaml.Node, skip func(key string) bool) {
+func fingerprint(b *bytes.Buffer, svc *yaml.Node, skip func(key string) bool) {
 	b.WriteByte('{')
 	pairs(svc, func(k, val *yaml.Node) {
 		if skip(k.Value) {
@@ -182,7 +183,7 @@ func fingerprint(b *strings.Builder, svc *yaml.Node, skip func(key string) bool)
 	b.WriteByte('}')
 }
 
-func fingerprintListOrDict(b *strings.Builder, v *yaml.Node) {
+func fingerprintListOrDict(b *bytes.Buffer, v *yaml.Node) {
 	switch v.Kind {
 	case yaml.MappingNode:
 		b.WriteByte('{')
@@ -205,7 +206,7 @@ func fingerprintListOrDict(b *strings.Builder, v *yaml.Node) {
 
 // fingerprintClasses writes a list whose string items accepts takes as
 // their equality class.
-func fingerprintClasses(b *strings.Builder, v *yaml.Node, accepts func(string) bool) {
+func fingerprintClasses(b *bytes.Buffer, v *yaml.Node, accepts func(string) bool) {
 	var seen []string // items are few: a slice beats a map
 	b.WriteByte('[')
 	for _, it := range v.Content {
@@ -233,7 +234,7 @@ func fingerprintClasses(b *strings.Builder, v *yaml.Node, accepts func(string) b
 	b.WriteByte(']')
 }
 
-func fingerprintNode(b *strings.Builder, n *yaml.Node) {
+func fingerprintNode(b *bytes.Buffer, n *yaml.Node) {
 	n = yamlx.Resolve(n)
 	if n == nil {
 		b.WriteString("~")
@@ -278,7 +279,7 @@ func pairs(m *yaml.Node, fn func(k, v *yaml.Node)) {
 }
 
 // writeString writes s length-prefixed, so no text can fake structure.
-func writeString(b *strings.Builder, s string) {
+func writeString(b *bytes.Buffer, s string) {
 	b.WriteString(strconv.Itoa(len(s)))
 	b.WriteByte('"')
 	b.WriteString(s)

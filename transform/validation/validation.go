@@ -12,6 +12,7 @@
 package validation
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -285,7 +286,7 @@ func (c *checkedFile) fastValid(opts Options) bool {
 	}
 	seen := map[string]bool{}
 	reduced := map[string]any{}
-	var b strings.Builder
+	var b bytes.Buffer
 	for _, p := range yamlx.Pairs(services) {
 		name := p.Key.Value
 		svc := yamlx.Resolve(p.Value)
@@ -295,7 +296,7 @@ func (c *checkedFile) fastValid(opts Options) bool {
 		skip := c.exempt(name, opts)
 		b.Reset()
 		fingerprint(&b, svc, skip)
-		if seen[b.String()] {
+		if seen[string(b.Bytes())] {
 			continue
 		}
 		seen[b.String()] = true

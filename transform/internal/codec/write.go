@@ -133,8 +133,24 @@ func supportedHere(n *yaml.Node) bool {
 // nodes, a missing node. Writing it would give broken text or silently
 // drop part of it, so the writers refuse it.
 func Malformed(n *yaml.Node) error {
-	_, err := supported(n)
-	return err
+	if n == nil {
+		return nil
+	}
+	if err := malformedHere(n); err != nil {
+		return err
+	}
+	for _, c := range n.Content {
+		if c == nil {
+			return errors.New("a collection node holds a missing node")
+		}
+		if len(c.Content) == 0 && c.Kind == yaml.ScalarNode {
+			continue // most nodes: nothing to check, no call
+		}
+		if err := Malformed(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func malformedHere(n *yaml.Node) error {
