@@ -190,7 +190,7 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 		ctrl.Content = append(ctrl.Content[:at], append(cmd, ctrl.Content[at:]...)...)
 	}
 	if err := addSocket(ctrl); err != nil {
-		return nil, &diag.Error{Service: in.Name, Msg: err.Error()}
+		return nil, podTemplateErr(in, err.Error())
 	}
 
 	comps, order, owners, err := components(in)
@@ -240,12 +240,7 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 	// component.
 	labels, err := labelMap(yamlx.Get(ctrl, "labels"), "labels")
 	if err != nil {
-		e := p.Pos.Errorf("the controller's %v", err).WithService(in.Name)
-		if len(p.Pod) > 0 {
-			// The input's labels were validated: a pod template set these.
-			e, _ = r.errorf(p.Pod[0], "the controller's %v", err).(*diag.Error)
-		}
-		return nil, e
+		return nil, podTemplateErr(in, "the controller's "+err.Error())
 	}
 	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
 	sort.Strings(order)
@@ -275,6 +270,16 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 		return nil, err
 	}
 	return &BuiltPod{Controller: ctrl, Main: mainName, VolumeRefs: refs}, nil
+}
+
+// podTemplateErr reports a problem with the controller's keys: the
+// input's were validated, so the pod templates set them (placed at the
+// first one's item, else at the pod's configuration).
+func podTemplateErr(in PodInput, msg string) error {
+	if len(in.Pod.Pod) > 0 {
+		return in.R.errorf(in.Pod.Pod[0], "%s", msg)
+	}
+	return in.Pod.Pos.Errorf("%s", msg).WithService(in.Name)
 }
 
 // setLabel stores v as the YAML text of label key.
