@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -182,13 +183,33 @@ func typedModel(ctx context.Context, files []*load.File, merged *yaml.Node, cfg 
 }
 
 // builtCheck checks the services the build makes as validate checks the
-// input. Left for the deploy to interpolate, their values are not known
-// yet (a template's replicas: ${N}), so they are not checked.
+// input. Left for the deploy to interpolate, a service is checked with
+// what the environment gives now; a problem is reported only when no
+// variable is left unresolved (a template's replicas: ${N} is the
+// deploy's to fill).
 func builtCheck(files []*load.File, merged *yaml.Node, env map[string]string, noInterpolate bool) func(string, *yaml.Node) []string {
-	if noInterpolate {
-		return nil
+	check := validation.NewBuiltChecker(files, merged, env).Check
+	if !noInterpolate {
+		return check
 	}
-	return validation.NewBuiltChecker(files, merged, env).Check
+	return func(name string, svc *yaml.Node) []string {
+		root := load.Lenient(yamlx.Map(yamlx.Str("services"), yamlx.Map(yamlx.Str(name), svc)), env)
+		view := yamlx.Get(yamlx.Get(root, "services"), name)
+		msgs := check(name, view)
+		if len(msgs) > 0 && holdsDollar(view) {
+			return nil
+		}
+		return msgs
+	}
+}
+
+// holdsDollar reports whether a scalar under n holds a $.
+func holdsDollar(n *yaml.Node) bool {
+	found := false
+	yamlx.Walk(n, func(x *yaml.Node) {
+		found = found || (x.Kind == yaml.ScalarNode && strings.Contains(x.Value, "$"))
+	})
+	return found
 }
 
 // TimeoutError is the template stage running out of its time budget.
