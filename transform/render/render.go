@@ -448,7 +448,13 @@ func (x *executor) include(name string, data any) (string, error) {
 	if t == nil {
 		return "", fmt.Errorf("no template named %q (define it with {{ define %q }} in a template or --library file)", name, name)
 	}
-	done, err := x.nest("include " + strconv.Quote(name))
+	return x.executeNested(t, "include "+strconv.Quote(name), data)
+}
+
+// executeNested runs a named template one level deeper (what names the
+// level in a too-deep error), capped like every template output.
+func (x *executor) executeNested(t *template.Template, what string, data any) (string, error) {
+	done, err := x.nest(what)
 	if err != nil {
 		return "", err
 	}

@@ -575,19 +575,7 @@ func (x *executor) call(name string, data any) (string, error) {
 	if t == nil {
 		return "", fmt.Errorf("no template %q", name)
 	}
-	done, err := x.nest("template " + strconv.Quote(name))
-	if err != nil {
-		return "", err
-	}
-	defer done()
-	w := &capped{}
-	if err := t.Execute(w, data); err != nil {
-		if b := limitOf(err); b != nil {
-			return "", b
-		}
-		return "", includeError(err)
-	}
-	return w.String(), nil
+	return x.executeNested(t, "template "+strconv.Quote(name), data)
 }
 
 // addTicks makes the body of every range call tick first, and every
