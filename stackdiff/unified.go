@@ -3,6 +3,8 @@ package stackdiff
 import (
 	"fmt"
 	"strings"
+
+	"github.com/podtemplate/podtemplate/internal/linediff"
 )
 
 // unified returns a unified diff of two texts (3 lines of context), with
@@ -12,26 +14,26 @@ func unified(a, b, nameA, nameB string) string {
 		return ""
 	}
 	la, lb := splitLines(a), splitLines(b)
-	ops := lineDiff(la, lb)
+	ops := linediff.Lines(la, lb)
 	const context = 3
 	var out strings.Builder
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
 	// Group the edits into hunks separated by more than 2*context equal
 	// lines.
 	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
+		if ops[i].Kind == ' ' {
 			i++
 			continue
 		}
 		start := max(i-context, 0)
 		end := i
 		for end < len(ops) {
-			if ops[end].kind != ' ' {
+			if ops[end].Kind != ' ' {
 				end++
 				continue
 			}
 			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
+			for run < len(ops) && ops[run].Kind == ' ' {
 				run++
 			}
 			if run == len(ops) || run-end > 2*context {
@@ -41,20 +43,20 @@ func unified(a, b, nameA, nameB string) string {
 			end = run
 		}
 		var aStart, aLen, bStart, bLen int
-		aStart, bStart = ops[start].a+1, ops[start].b+1
+		aStart, bStart = ops[start].A+1, ops[start].B+1
 		var body strings.Builder
 		for _, op := range ops[start:end] {
-			switch op.kind {
+			switch op.Kind {
 			case ' ':
 				aLen++
 				bLen++
-				body.WriteString(" " + la[op.a] + "\n")
+				body.WriteString(" " + la[op.A] + "\n")
 			case '-':
 				aLen++
-				body.WriteString("-" + la[op.a] + "\n")
+				body.WriteString("-" + la[op.A] + "\n")
 			case '+':
 				bLen++
-				body.WriteString("+" + lb[op.b] + "\n")
+				body.WriteString("+" + lb[op.B] + "\n")
 			}
 		}
 		if aLen == 0 {
@@ -75,48 +77,4 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
-}
-
-// edit is one line of a diff: kept (' '), removed ('-') or added ('+');
-// a and b are the line's index in each text (for a removed line, b is
-// where it would be in the new text, and the reverse for an added one).
-type edit struct {
-	kind byte
-	a, b int
-}
-
-// lineDiff is a longest-common-subsequence diff; service definitions are
-// a few hundred lines at most, so the quadratic table is small.
-func lineDiff(a, b []string) []edit {
-	n, m := len(a), len(b)
-	lcs := make([][]int32, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var ops []edit
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			ops = append(ops, edit{' ', i, j})
-			i++
-			j++
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, edit{'-', i, j})
-			i++
-		default:
-			ops = append(ops, edit{'+', i, j})
-			j++
-		}
-	}
-	return ops
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/podtemplate/podtemplate/internal/linediff"
 	"github.com/podtemplate/podtemplate/internal/stackcheck"
 	"github.com/podtemplate/podtemplate/transform"
 )
@@ -86,62 +87,16 @@ func TestFaithfulPassThrough(t *testing.T) {
 func lineDiff(a, b string) string {
 	al, bl := strings.SplitAfter(a, "\n"), strings.SplitAfter(b, "\n")
 	var out strings.Builder
-	for _, h := range diffLines(al, bl) {
-		for _, l := range al[h.a0:h.a1] {
+	for _, h := range linediff.Hunks(al, bl) {
+		for _, l := range al[h.A0:h.A1] {
 			out.WriteString("- " + strings.TrimRight(l, "\n") + "\n")
 		}
-		for _, l := range bl[h.b0:h.b1] {
+		for _, l := range bl[h.B0:h.B1] {
 			out.WriteString("+ " + strings.TrimRight(l, "\n") + "\n")
 		}
 		out.WriteString("--\n")
 	}
 	return out.String()
-}
-
-// hunk is a run of changed lines: a[a0:a1] became b[b0:b1].
-type hunk struct{ a0, a1, b0, b1 int }
-
-// diffLines is a line diff (longest common subsequence).
-func diffLines(a, b []string) []hunk {
-	n, m := len(a), len(b)
-	lcs := make([][]int32, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else if lcs[i+1][j] >= lcs[i][j+1] {
-				lcs[i][j] = lcs[i+1][j]
-			} else {
-				lcs[i][j] = lcs[i][j+1]
-			}
-		}
-	}
-	var hunks []hunk
-	i, j := 0, 0
-	for i < n || j < m {
-		if i < n && j < m && a[i] == b[j] {
-			i++
-			j++
-			continue
-		}
-		h := hunk{a0: i, b0: j}
-		for i < n || j < m {
-			if i < n && j < m && a[i] == b[j] {
-				break
-			}
-			if j >= m || i < n && lcs[i+1][j] >= lcs[i][j+1] {
-				i++
-			} else {
-				j++
-			}
-		}
-		h.a1, h.b1 = i, j
-		hunks = append(hunks, h)
-	}
-	return hunks
 }
 
 // varsEnv is the environment of testdata/faithful-vars.
@@ -172,18 +127,18 @@ func TestFaithfulVariables(t *testing.T) {
 		out := renderFile(t, dir, name, varsEnv)
 		sameAsTree(t, transform.Options{Files: []string{name}, Cwd: dir, Env: varsEnv, Warn: func(string) {}}, out)
 		in, got := strings.SplitAfter(string(data), "\n"), strings.SplitAfter(string(out), "\n")
-		hunks := diffLines(in, got)
+		hunks := linediff.Hunks(in, got)
 		if len(hunks) == 0 {
 			t.Errorf("%s: nothing changed", name)
 		}
 		for _, h := range hunks {
-			for _, l := range in[h.a0:h.a1] {
+			for _, l := range in[h.A0:h.A1] {
 				if !strings.Contains(l, "$") {
 					t.Errorf("%s: a line without a variable changed: %q\n%s", name, l, lineDiff(string(data), string(out)))
 				}
 			}
-			if h.a1-h.a0 != h.b1-h.b0 {
-				t.Errorf("%s: %d lines became %d:\n%s", name, h.a1-h.a0, h.b1-h.b0, lineDiff(string(data), string(out)))
+			if h.A1-h.A0 != h.B1-h.B0 {
+				t.Errorf("%s: %d lines became %d:\n%s", name, h.A1-h.A0, h.B1-h.B0, lineDiff(string(data), string(out)))
 			}
 		}
 		if !stackcheck.Available() {
@@ -241,9 +196,9 @@ func TestFaithfulMerge(t *testing.T) {
 	}
 	in, out := strings.SplitAfter(string(base), "\n"), strings.SplitAfter(string(res.Output), "\n")
 	var changed, added []string
-	for _, h := range diffLines(in, out) {
-		changed = append(changed, in[h.a0:h.a1]...)
-		added = append(added, out[h.b0:h.b1]...)
+	for _, h := range linediff.Hunks(in, out) {
+		changed = append(changed, in[h.A0:h.A1]...)
+		added = append(added, out[h.B0:h.B1]...)
 	}
 	wantChanged := []string{
 		"        image: nginx:1.25   # the tag changes in prod\n",

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podtemplate/podtemplate/internal/linediff"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/emit"
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
@@ -155,22 +156,22 @@ func TestGoldenChangesOnlyWhatItMust(t *testing.T) {
 				name := strings.Fields(line[i+1:])
 				return len(name) > 0 && goneAnchor[strings.TrimRight(name[0], ",]}")]
 			}
-			for _, h := range diffLines(in.lines, out.lines) {
-				interpolated := h.a1-h.a0 == h.b1-h.b0
-				aliases := h.a1 > h.a0
-				for l := h.a0; l < h.a1; l++ {
+			for _, h := range linediff.Hunks(in.lines, out.lines) {
+				interpolated := h.A1-h.A0 == h.B1-h.B0
+				aliases := h.A1 > h.A0
+				for l := h.A0; l < h.A1; l++ {
 					interpolated = interpolated && strings.Contains(in.lines[l], "$")
 					aliases = aliases && (expanded(in.lines[l]) || strings.TrimSpace(in.lines[l]) == "")
 				}
 				if aliases {
 					continue
 				}
-				for l := h.a0; l < h.a1; l++ {
+				for l := h.A0; l < h.A1; l++ {
 					if !inAllowed[l+1] && !interpolated && strings.TrimSpace(in.lines[l]) != "" {
 						t.Errorf("input line %d changed, outside any transformed service, removed extension field or variable: %q", l+1, in.lines[l])
 					}
 				}
-				for l := h.b0; l < h.b1; l++ {
+				for l := h.B0; l < h.B1; l++ {
 					if !outAllowed[l+1] && !interpolated && strings.TrimSpace(out.lines[l]) != "" {
 						t.Errorf("output line %d added, outside any transformed service or variable: %q", l+1, out.lines[l])
 					}
