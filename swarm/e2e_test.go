@@ -38,6 +38,14 @@ func e2e(t *testing.T) *Client {
 	if testing.Short() {
 		t.Skip("end-to-end test skipped with -short")
 	}
+	c := e2eSwarm(t)
+	t.Parallel()
+	return c
+}
+
+// e2eSwarm sets the real Swarm up once, or skips or fails the test.
+func e2eSwarm(t *testing.T) *Client {
+	t.Helper()
 	e2eOnce.Do(setupE2E)
 	if e2eSkip != "" {
 		t.Skip(e2eSkip)
@@ -45,7 +53,6 @@ func e2e(t *testing.T) *Client {
 	if e2eFail != "" {
 		t.Fatal(e2eFail)
 	}
-	t.Parallel()
 	return e2eClient
 }
 

@@ -44,14 +44,7 @@ func multiNode(t *testing.T) (*Client, worker) {
 	if testing.Short() {
 		t.Skip("multi-node test skipped with -short")
 	}
-	e2eOnce.Do(setupE2E)
-	if e2eSkip != "" {
-		t.Skip(e2eSkip)
-	}
-	if e2eFail != "" {
-		t.Fatal(e2eFail)
-	}
-	return e2eClient, w
+	return e2eSwarm(t), w
 }
 
 // setAvailability runs docker node update --availability on the worker.
