@@ -3,7 +3,9 @@
 // `deploy --dry-run` show it.
 //
 // The rendered file is read and converted to service specs by docker/cli's
-// own compose loader and converter, as `docker stack deploy` does; the
+// own compose loader and converter (the converter through the copy in
+// internal/dockercli, which links without the rest of the docker CLI), as
+// `docker stack deploy` does; the
 // running specs come from the Engine API. Both are then normalised so that
 // what Swarm and docker stack deploy add by themselves (network IDs for
 // names, the image digest pinned at the first deploy, the force-update
@@ -20,13 +22,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/cli/cli/compose/convert"
 	"github.com/docker/cli/cli/compose/loader"
 	composetypes "github.com/docker/cli/cli/compose/types"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
+	"github.com/podtemplate/podtemplate/internal/dockercli/convert"
 	"gopkg.in/yaml.v3"
 )
 
