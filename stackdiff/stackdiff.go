@@ -259,10 +259,15 @@ func definition(spec swarm.ServiceSpec, netNames map[string]string) (string, err
 	return b.String(), nil
 }
 
-// durationKeys are the spec fields that hold nanoseconds.
-var durationKeys = map[string]bool{
-	"Delay": true, "Window": true, "Monitor": true, "Interval": true, "Timeout": true,
-	"StartPeriod": true, "StartInterval": true, "StopGracePeriod": true,
+// durationKey reports whether the spec field key holds nanoseconds (a
+// switch, not a map: a map literal is built by the package's initialiser
+// at every start).
+func durationKey(key string) bool {
+	switch key {
+	case "Delay", "Window", "Monitor", "Interval", "Timeout", "StartPeriod", "StartInterval", "StopGracePeriod":
+		return true
+	}
+	return false
 }
 
 // readableDurations writes durations as 5s rather than 5000000000.
@@ -277,7 +282,7 @@ func readableDurations(v any, key string) any {
 			v[i] = readableDurations(x, "")
 		}
 	case json.Number:
-		if n, err := v.Int64(); err == nil && durationKeys[key] {
+		if n, err := v.Int64(); err == nil && durationKey(key) {
 			return time.Duration(n).String()
 		}
 		if n, err := v.Int64(); err == nil {

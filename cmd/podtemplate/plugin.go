@@ -58,17 +58,22 @@ func pluginArgs(argv []string, a *app) (args []string, handled bool, code int) {
 		if !strings.HasPrefix(arg, "-") {
 			break
 		}
-		if name, _, hasValue := strings.Cut(arg, "="); !hasValue && dockerFlagsWithValue[name] {
+		if name, _, hasValue := strings.Cut(arg, "="); !hasValue && dockerFlagWithValue(name) {
 			i++
 		}
 	}
 	return args, false, 0
 }
 
-// dockerFlagsWithValue are docker's global flags that take a value.
-var dockerFlagsWithValue = map[string]bool{
-	"--config": true, "-c": true, "--context": true, "-H": true, "--host": true,
-	"-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true,
+// dockerFlagWithValue reports whether name is one of docker's global
+// flags that take a value (a switch, not a map: a map literal is built by
+// the package's initialiser at every start).
+func dockerFlagWithValue(name string) bool {
+	switch name {
+	case "--config", "-c", "--context", "-H", "--host", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey":
+		return true
+	}
+	return false
 }
 
 // applyDockerGlobals exports --context and -H/--host so the Engine client
