@@ -64,7 +64,7 @@ func (c *BuiltChecker) Check(name string, svc *yaml.Node) []string {
 	}
 	m := v.(map[string]any)
 	probe := map[string]any{"version": c.version, "services": map[string]any{"s": shape(m)}}
-	if schema.Validate(probe, c.version) == nil {
+	if schemaValid(probe, c.version) {
 		if _, err := loadDict(probe, c.file, c.opts); err == nil {
 			c.mu.Lock()
 			c.valid[b.String()] = true

@@ -9,6 +9,11 @@
 //
 // It is the single authority on "docker would reject this": later stages
 // may assume the types the schema guarantees.
+//
+// Docker compiles its schema on every check; internal/fastschema decides
+// the same from tables compiled ahead of time, so input docker accepts is
+// never checked by the compiled schema. Docker's own code still gives
+// every message.
 package validation
 
 import (
@@ -29,6 +34,7 @@ import (
 	composetypes "github.com/docker/cli/cli/compose/types"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/validation/internal/fastschema"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -242,11 +248,36 @@ func (c *checkedFile) exemptPodKeys(opts Options) map[string][]string {
 	return out
 }
 
+// schemaValid reports whether docker's schema for version accepts doc, as
+// schema.Validate decides: fastschema decides most documents from tables
+// compiled ahead of time; schema.Validate, which compiles the schema on
+// every call, is asked only when it cannot.
+func schemaValid(doc map[string]any, version string) bool {
+	r := fastschema.Check(doc, version)
+	if observeSchemaCheck != nil {
+		observeSchemaCheck(doc, version, r)
+	}
+	switch r {
+	case fastschema.Valid:
+		return true
+	case fastschema.Invalid:
+		return false
+	}
+	return schema.Validate(doc, version) == nil
+}
+
+// observeSchemaCheck, when set (by tests), sees every document
+// schemaValid decides and fastschema's verdict.
+var observeSchemaCheck func(doc map[string]any, version string, r fastschema.Result)
+
 var knownKeys sync.Map // version + "\x00" + key -> bool
 
 // serviceKeyKnown reports whether the schema of version defines key for
-// services, asking the schema itself.
+// services: from fastschema's tables, else asking the schema itself.
 func serviceKeyKnown(version, key string) bool {
+	if known, ok := fastschema.ServiceKeyKnown(version, key); ok {
+		return known
+	}
 	id := version + "\x00" + key
 	if v, ok := knownKeys.Load(id); ok {
 		return v.(bool)
@@ -313,7 +344,7 @@ func (c *checkedFile) fastValid(opts Options) bool {
 		reduced[name] = shape(m)
 	}
 	batch["services"] = reduced
-	if err := schema.Validate(batch, c.version); err != nil {
+	if !schemaValid(batch, c.version) {
 		return false
 	}
 	_, err := loadDict(batch, c.file, opts)
@@ -326,7 +357,8 @@ func (c *checkedFile) exempt(name string, opts Options) func(string) bool {
 	if !opts.Pods[name] || opts.MovesToComponent == nil {
 		return func(string) bool { return false }
 	}
-	return func(k string) bool { return opts.MovesToComponent(k) && !serviceKeyKnown(c.version, k) }
+	// Most keys are known: that test first.
+	return func(k string) bool { return !serviceKeyKnown(c.version, k) && opts.MovesToComponent(k) }
 }
 
 // loadDict runs docker's loader (no interpolation: the tree is
@@ -411,7 +443,7 @@ func (c *checkedFile) groupValid(names []string, services map[string]any, opts O
 	if v, ok := c.dict["version"]; ok {
 		dict["version"] = v
 	}
-	if schema.Validate(dict, c.version) != nil {
+	if !schemaValid(dict, c.version) {
 		return false
 	}
 	_, err := loadDict(dict, c.file, opts)

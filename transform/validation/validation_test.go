@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/cli/cli/compose/schema"
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/validation/internal/fastschema"
 )
 
 var envLine = regexp.MustCompile(`(?m)^# env:(.*)$`)
@@ -78,6 +80,12 @@ func TestFastCheckAgreesWithExact(t *testing.T) {
 		{"image: nginx:1.25", "image: [nginx]"},
 	}
 	checked := 0
+	observed := 0
+	observeSchemaCheck = func(doc map[string]any, version string, r fastschema.Result) {
+		observed++
+		acceptorAgrees(t, doc, version)
+	}
+	defer func() { observeSchemaCheck = nil }()
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -103,11 +111,42 @@ func TestFastCheckAgreesWithExact(t *testing.T) {
 				if fast != exact {
 					t.Fatalf("fast check says valid=%v, exact check valid=%v:\n%s", fast, exact, text)
 				}
+				// fastschema against docker's schema: on the whole file,
+				// each service alone, and (observed) every document the
+				// checks above asked about.
+				dict, err := toDict(f)
+				if err != nil {
+					return
+				}
+				acceptorAgrees(t, dict, c.version)
+				services, _ := dict["services"].(map[string]any)
+				for name, svc := range services {
+					one := map[string]any{"services": map[string]any{name: svc}}
+					if v, ok := dict["version"]; ok {
+						one["version"] = v
+					}
+					acceptorAgrees(t, one, c.version)
+				}
 				checked++
 			})
 		}
 	}
-	if checked < 150 {
-		t.Errorf("only %d inputs compared", checked)
+	if checked < 150 || observed < 150 {
+		t.Errorf("only %d inputs compared, %d documents observed", checked, observed)
+	}
+}
+
+// acceptorAgrees fails when fastschema contradicts docker's schema on doc,
+// or is unsure of a document docker accepts (every such document of the
+// corpus costs a schema compilation).
+func acceptorAgrees(t *testing.T, doc map[string]any, version string) {
+	t.Helper()
+	got := fastschema.Check(doc, version)
+	err := schema.Validate(doc, version)
+	switch {
+	case got == fastschema.Valid && err != nil, got == fastschema.Invalid && err == nil:
+		t.Fatalf("fastschema says %v; docker's schema: %v\n%v", got, err, doc)
+	case got == fastschema.Unsure && err == nil:
+		t.Errorf("fastschema is unsure of a document docker's schema accepts:\n%v", doc)
 	}
 }
