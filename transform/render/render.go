@@ -43,6 +43,10 @@ type Engine struct {
 	weights  sync.Map     // typed data pointer -> weight (see weigh)
 	escape   bool         // $ -> $$ in every output value (see EscapeOutput)
 	ticked   sync.Map     // *parse.Tree -> true once addTicks ran on it
+	// mutable says a template can change its data (it calls set, unset,
+	// the merge family or tpl): each execution then gets its own copy of
+	// the data mapping and of .Args.
+	mutable bool
 
 	mu        sync.Mutex
 	executors []*executor // idle executors
@@ -54,8 +58,9 @@ type Engine struct {
 type executor struct {
 	e          *Engine
 	root       *template.Template
-	depth      int // include and tpl calls on the stack
-	iterations int // range iterations of this execution
+	depth      int    // include and tpl calls on the stack
+	iterations int    // range iterations of this execution
+	out        capped // the output buffer of its top-level executions
 }
 
 // maxParsed bounds the cache of parsed outputs: templates that render the
@@ -124,6 +129,7 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	for _, t := range e.root.Templates() {
 		e.ticked.Store(t.Tree, true)
 		addTicks(t.Tree)
+		e.mutable = e.mutable || mutates(t.Tree)
 	}
 	return e, nil
 }
@@ -183,6 +189,10 @@ func (e *Engine) acquire() (*executor, error) {
 
 func (e *Engine) release(x *executor) {
 	x.depth, x.iterations = 0, 0
+	if x.out.Cap() > maxPooledOutput {
+		x.out = capped{}
+	}
+	x.out.Reset()
 	e.mu.Lock()
 	e.executors = append(e.executors, x)
 	e.mu.Unlock()
@@ -194,9 +204,12 @@ func (e *Engine) Has(key string) bool { _, ok := e.names[key]; return ok }
 // Name returns the template name of a source key.
 func (e *Engine) Name(key string) string { return e.names[key] }
 
+// maxPooledOutput is the largest output buffer an idle executor keeps.
+const maxPooledOutput = 1 << 20
+
 // Execute runs the template of source key with data and returns its text.
-// A data mapping's "Args" is copied first, so a template may change its
-// own .Args.
+// Where a template can change its data, a data mapping and its "Args" are
+// copied first, so a template may change its own .Args.
 func (e *Engine) Execute(key string, data any) (string, error) {
 	name, ok := e.names[key]
 	if !ok {
@@ -208,7 +221,7 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 	if e.output.Load() <= 0 {
 		return "", ErrBudgetSpent
 	}
-	if m, ok := data.(map[string]any); ok {
+	if m, ok := data.(map[string]any); ok && e.mutable {
 		if args, ok := m["Args"].(map[string]any); ok {
 			c := make(map[string]any, len(m))
 			for k, v := range m {
@@ -224,7 +237,8 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 	}
 	defer e.release(x)
 	t := x.root.Lookup(name)
-	w := &capped{total: &e.output}
+	w := &x.out
+	w.total = &e.output
 	if err := t.Execute(w, data); err != nil {
 		if errors.Is(err, ErrBudgetSpent) {
 			return "", ErrBudgetSpent

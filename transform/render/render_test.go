@@ -141,3 +141,42 @@ func TestUses(t *testing.T) {
 		}
 	}
 }
+
+// TestArgsCopiedOnlyWhereChanged checks that an execution that changes its
+// .Args (set, merge, tpl) leaves the next execution's alone, and that a
+// set without any of them is recognised as unable to change its data.
+func TestArgsCopiedOnlyWhereChanged(t *testing.T) {
+	e, err := New([]Template{
+		{Key: "set", Name: "set.yml", Body: `{{ $_ := set .Args "Name" "changed" }}{{ .Args.Name }}`},
+		{Key: "read", Name: "read.yml", Body: `{{ .Args.Name }}`},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.mutable {
+		t.Error("a set with set is not marked mutable")
+	}
+	data := map[string]any{"Args": map[string]any{"Name": "web"}}
+	for _, step := range []struct{ key, want string }{{"set", "changed"}, {"read", "web"}, {"set", "changed"}} {
+		if got, err := e.Execute(step.key, data); err != nil || got != step.want {
+			t.Errorf("%s: got %q, %v; want %q", step.key, got, err, step.want)
+		}
+	}
+	for body, want := range map[string]bool{
+		`{{ .Args.Name | quote }}{{ range .Args.L }}{{ . }}{{ end }}`:                 false,
+		`{{ define "d" }}{{ include "x" . }}{{ end }}{{ template "d" . }}`:            false,
+		`{{ if .Args.X }}{{ with .Args.Y }}{{ $_ := unset . "a" }}{{ end }}{{ end }}`: true,
+		`{{ range .Args.L }}{{ else }}{{ merge (dict) .Args }}{{ end }}`:              true,
+		`{{ define "d" }}{{ mustMergeOverwrite (dict) . }}{{ end }}`:                  true,
+		`{{ tpl .Args.Text . }}`: true,
+		`{{ template "d" (mergeOverwrite (dict) .) }}{{ define "d" }}{{ . }}{{ end }}`: true,
+	} {
+		e, err := New([]Template{{Key: "k", Name: "t.yml", Body: body}}, false)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if e.mutable != want {
+			t.Errorf("%s: mutable = %v, want %v", body, e.mutable, want)
+		}
+	}
+}
