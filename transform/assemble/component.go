@@ -99,8 +99,9 @@ type componentEnv struct {
 
 // checkKeys rejects the keys podlike's controller does not read.
 func checkKeys(comp *yaml.Node) error {
-	for _, kv := range yamlx.Pairs(comp) {
-		key := kv.Key.Value
+	kv := entries(comp)
+	for i := 0; i+1 < len(kv); i += 2 {
+		key := kv[i].Value
 		if _, known := componentKeys[key]; known {
 			continue
 		}
@@ -116,8 +117,11 @@ func checkKeys(comp *yaml.Node) error {
 // absolutePaths rewrites the relative bind sources and env_file paths of
 // one template's component (or the service's keys) against dir, before
 // templates from different folders merge. It returns a new mapping where
-// something changed.
+// something may change, else comp itself.
 func absolutePaths(comp *yaml.Node, dir string) (*yaml.Node, error) {
+	if !hasPaths(comp) {
+		return comp, nil
+	}
 	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: comp.Style}
 	for _, kv := range yamlx.Pairs(comp) {
 		v := yamlx.Resolve(kv.Value)
@@ -142,6 +146,18 @@ func absolutePaths(comp *yaml.Node, dir string) (*yaml.Node, error) {
 		out.Content = append(out.Content, kv.Key, v)
 	}
 	return out, nil
+}
+
+// hasPaths says whether absolutePaths may change comp: it holds volumes
+// or env_file, an alias or a merge key.
+func hasPaths(comp *yaml.Node) bool {
+	for i := 0; i+1 < len(comp.Content); i += 2 {
+		k, v := comp.Content[i], comp.Content[i+1]
+		if k.Value == "volumes" || k.Value == "env_file" || v.Kind == yaml.AliasNode || yamlx.IsMergeKey(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // envFilePaths makes env_file paths absolute, as a list.
@@ -178,16 +194,23 @@ func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
 	if err := checkKeys(comp); err != nil {
 		return nil, err
 	}
-	out := yamlx.Map()
+	kv := entries(comp)
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: make([]*yaml.Node, 0, len(kv))}
+	// same says out holds comp's entries unchanged so far: then comp
+	// itself is the result, and out is dropped.
+	same := comp.Kind == yaml.MappingNode && comp.Tag == "!!map" && comp.Style == 0 && comp.Anchor == "" &&
+		comp.HeadComment == "" && comp.LineComment == "" && comp.FootComment == "" && len(kv) == len(comp.Content)
 	var envFiles *yaml.Node
-	for _, kv := range yamlx.Pairs(comp) {
-		key := kv.Key.Value
+	for i := 0; i+1 < len(kv); i += 2 {
+		key := kv[i].Value
 		sh := componentKeys[key]
-		v := yamlx.Resolve(kv.Value)
+		v := yamlx.Resolve(kv[i+1])
 		if yamlx.IsNull(v) {
+			same = false
 			continue // as if unset; yaml.v2 leaves the field empty too
 		}
 		if sh == shapeEnvFile {
+			same = false
 			envFiles = v
 			continue
 		}
@@ -195,7 +218,11 @@ func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s %w", key, err)
 		}
-		yamlx.Set(out, key, nv)
+		same = same && kv[i] == comp.Content[i] && plainStr(kv[i]) && nv == comp.Content[i+1]
+		setKey(out, kv[i], nv)
+	}
+	if same && len(out.Content) == len(comp.Content) {
+		return comp, nil
 	}
 	if envFiles != nil {
 		merged, err := inlineEnvFiles(envFiles, yamlx.Get(out, "environment"), env)
@@ -255,6 +282,9 @@ func normaliseValue(sh shape, v *yaml.Node, env componentEnv) (*yaml.Node, error
 	return v, nil
 }
 
+// isStr says scalarString returns n itself.
+func isStr(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" }
+
 func scalarString(v *yaml.Node) (*yaml.Node, error) {
 	s, ok := yamlx.Scalar(v)
 	if !ok {
@@ -278,6 +308,9 @@ func stringList(v *yaml.Node) (*yaml.Node, error) {
 	if v.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("is %s; expected a list of strings", yamlx.KindName(v))
 	}
+	if unchanged(v, isStr) {
+		return v, nil
+	}
 	out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: v.Style}
 	for i, it := range v.Content {
 		s, err := scalarString(yamlx.Resolve(it))
@@ -289,9 +322,45 @@ func stringList(v *yaml.Node) (*yaml.Node, error) {
 	return out, nil
 }
 
+// unchanged says a list or mapping v is what normalising it would build
+// anew (the same kind, tag and style, plain string keys, no anchor, alias
+// or comment on v) when every item or value passes ok: v itself can then
+// be the result. Values are shared, never changed, by the build.
+func unchanged(v *yaml.Node, ok func(*yaml.Node) bool) bool {
+	if v.Anchor != "" || v.HeadComment != "" || v.LineComment != "" || v.FootComment != "" {
+		return false
+	}
+	switch v.Kind {
+	case yaml.SequenceNode:
+		if v.Tag != "!!seq" {
+			return false
+		}
+		for _, it := range v.Content {
+			if !ok(it) {
+				return false
+			}
+		}
+		return true
+	case yaml.MappingNode:
+		if v.Tag != "!!map" || len(v.Content)%2 != 0 {
+			return false
+		}
+		for i := 0; i < len(v.Content); i += 2 {
+			if !plainStr(v.Content[i]) || !ok(v.Content[i+1]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 func stringMap(v *yaml.Node) (*yaml.Node, error) {
 	if v.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("is %s; expected a mapping of strings", yamlx.KindName(v))
+	}
+	if unchanged(v, isStr) {
+		return v, nil
 	}
 	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: v.Style}
 	for _, kv := range yamlx.Pairs(v) {
@@ -313,6 +382,11 @@ func stringMap(v *yaml.Node) (*yaml.Node, error) {
 // as docker stack deploy does for services; the controller would set it
 // to the empty string.
 func environment(v *yaml.Node, env componentEnv) (*yaml.Node, error) {
+	if unchanged(v, func(it *yaml.Node) bool {
+		return isStr(it) && (v.Kind == yaml.MappingNode || (plainStr(it) && strings.Contains(it.Value, "=")))
+	}) {
+		return v, nil
+	}
 	switch v.Kind {
 	case yaml.SequenceNode:
 		out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: v.Style}

@@ -87,24 +87,24 @@ func (r *Renderer) oneRoot(src *config.Source, kind string) (name string, val *y
 	if err != nil {
 		return "", nil, false, err
 	}
-	pairs := yamlx.Pairs(m)
-	switch len(pairs) {
+	kv := entries(m)
+	switch len(kv) {
 	case 0:
 		return "", nil, false, nil
-	case 1:
+	case 2:
 	default:
-		keys := make([]string, len(pairs))
-		for i, p := range pairs {
-			keys[i] = p.Key.Value
+		keys := make([]string, len(kv)/2)
+		for i := range keys {
+			keys[i] = kv[2*i].Value
 		}
 		article := "a"
 		if strings.ContainsRune("aeiou", rune(kind[0])) {
 			article = "an"
 		}
-		return "", nil, false, r.errorf(src, "%s %s template must render one root key, got %d (%s)", article, kind, len(pairs), strings.Join(keys, ", "))
+		return "", nil, false, r.errorf(src, "%s %s template must render one root key, got %d (%s)", article, kind, len(keys), strings.Join(keys, ", "))
 	}
-	v, err := r.definition(src, pairs[0].Key.Value, pairs[0].Value)
-	return pairs[0].Key.Value, v, err == nil, err
+	v, err := r.definition(src, kv[0].Value, kv[1])
+	return kv[0].Value, v, err == nil, err
 }
 
 // definition checks that a root key's value is a mapping (null is empty).
@@ -167,9 +167,10 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 	ctrl.Style &^= yaml.FlowStyle
 	copyKeys(ctrl, svc, controllerKeySet)
 	copyKeys(ctrl, svc, dependsOnKeySet)
-	for _, kv := range yamlx.Pairs(svc) {
-		if strings.HasPrefix(kv.Key.Value, "x-") && yamlx.Get(ctrl, kv.Key.Value) == nil {
-			yamlx.Set(ctrl, kv.Key.Value, yamlx.Copy(kv.Value))
+	kv := entries(svc)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k := kv[i]; strings.HasPrefix(k.Value, "x-") && yamlx.Get(ctrl, k.Value) == nil {
+			yamlx.Set(ctrl, k.Value, yamlx.Copy(kv[i+1]))
 		}
 	}
 	if yamlx.Get(ctrl, "image") == nil {
@@ -315,9 +316,10 @@ var (
 // the controller and its label texts only read shared values (labels are
 // written before the controller is finished), so values are not copied.
 func copyKeys(dst, src *yaml.Node, keys keySet) {
-	for _, p := range yamlx.Pairs(src) {
-		if keys[p.Key.Value] && yamlx.Get(dst, p.Key.Value) == nil {
-			yamlx.Set(dst, p.Key.Value, p.Value)
+	kv := entries(src)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k := kv[i]; keys[k.Value] && yamlx.Get(dst, k.Value) == nil {
+			dst.Content = append(dst.Content, keyNode(k), kv[i+1])
 		}
 	}
 }
@@ -400,9 +402,10 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		for _, kv := range yamlx.Pairs(m) {
-			name := kv.Key.Value
-			v, err := r.definition(src, name, kv.Value)
+		kv := entries(m)
+		for i := 0; i+1 < len(kv); i += 2 {
+			name := kv[i].Value
+			v, err := r.definition(src, name, kv[i+1])
 			if err != nil {
 				return nil, nil, nil, err
 			}
