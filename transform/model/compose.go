@@ -3,7 +3,7 @@ package model
 // The unexported steps of compose-go v2.16.2's loader that Project needs,
 // in the loader's words where they matter (the same error texts, the same
 // corner cases), reduced to what a single decoded file with Project's
-// options reaches. model_test.go checks the result against the loader.
+// options reaches. project_test.go checks the result against the loader.
 
 import (
 	"fmt"

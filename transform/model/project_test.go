@@ -661,3 +661,24 @@ func BenchmarkProject3000(b *testing.B) {
 		}
 	})
 }
+
+// TestProjectNonStringKey checks the error for a mapping key that is no
+// string, which names where it is as the loader does.
+func TestProjectNonStringKey(t *testing.T) {
+	for _, src := range []string{
+		"services:\n  a:\n    image: a\n    labels:\n      1: x\n",
+		"services:\n  a:\n    image: a\n    ports:\n      - {1: x}\n",
+		"services:\n  a:\n    image: a\n    command: [[{b: {2: x}}]]\n",
+		"x-a:\n  1: x\n",
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+			t.Fatal(err)
+		}
+		_, want := loaderProject(context.Background(), doc.Content[0], "/w", "stack.yml")
+		_, got := Project(context.Background(), doc.Content[0], "/w", "stack.yml")
+		if want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("%q: error %v, want %v", src, got, want)
+		}
+	}
+}
