@@ -87,12 +87,18 @@ func ports(v any) any {
 // portToken is the stand-in for a simple port string ("A" or "A:B",
 // decimal ports 1-65535 without leading zeros) of equality class class.
 func portToken(s string, class int) (string, bool) {
-	host, container, two := strings.Cut(s, ":")
-	if !simplePort(host) || (two && !simplePort(container)) {
+	if !simplePortSpec(s) {
 		return "", false
 	}
 	c := strconv.Itoa(class + 1)
 	return c + ":" + c, true
+}
+
+// simplePortSpec reports whether s is a simple port string portToken
+// replaces.
+func simplePortSpec(s string) bool {
+	host, container, two := strings.Cut(s, ":")
+	return simplePort(host) && (!two || simplePort(container))
 }
 
 func simplePort(s string) bool {
@@ -174,7 +180,7 @@ func fingerprint(b *bytes.Buffer, svc *yaml.Node, skip func(key string) bool) {
 			}
 		case "ports":
 			if v.Kind == yaml.SequenceNode {
-				fingerprintClasses(b, v, func(s string) bool { _, ok := portToken(s, 0); return ok })
+				fingerprintClasses(b, v, simplePortSpec)
 				return
 			}
 		}
@@ -275,6 +281,14 @@ func pairs(m *yaml.Node, fn func(k, v *yaml.Node)) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		fn(m.Content[i], m.Content[i+1])
+	}
+}
+
+// eachPair calls fn on the effective entries of n if it is a mapping (as
+// yamlx.Pairs lists them), without building the list.
+func eachPair(n *yaml.Node, fn func(k, v *yaml.Node)) {
+	if n = yamlx.Resolve(n); n != nil && n.Kind == yaml.MappingNode {
+		pairs(n, fn)
 	}
 }
 

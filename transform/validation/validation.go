@@ -213,11 +213,11 @@ func (c *checkedFile) forbidden() error {
 	var errs diag.List
 	services := yamlx.Resolve(yamlx.Get(c.file.Root, "services"))
 	for _, p := range yamlx.Pairs(services) {
-		for _, kv := range yamlx.Pairs(p.Value) {
-			if desc, ok := composetypes.ForbiddenProperties[kv.Key.Value]; ok {
-				errs.Add(c.file.Pos(kv.Key).Errorf("Compose file contains unsupported option %s: %s", kv.Key.Value, desc).WithService(p.Key.Value))
+		eachPair(p.Value, func(k, _ *yaml.Node) {
+			if desc, ok := composetypes.ForbiddenProperties[k.Value]; ok {
+				errs.Add(c.file.Pos(k).Errorf("Compose file contains unsupported option %s: %s", k.Value, desc).WithService(p.Key.Value))
 			}
-		}
+		})
 	}
 	return errs.Err()
 }
@@ -288,10 +288,22 @@ func serviceKeyKnown(version, key string) bool {
 	return known
 }
 
-// serviceName is the pattern every 3.x schema gives service names
-// ("services": {"patternProperties": {"^[a-zA-Z0-9._-]+$": ...},
-// "additionalProperties": false}).
-var serviceName = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+// serviceName reports whether name matches the pattern every 3.x schema
+// gives service names ("services": {"patternProperties":
+// {"^[a-zA-Z0-9._-]+$": ...}, "additionalProperties": false}), by hand:
+// no regular expression compiled at start-up.
+func serviceName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // fastValid reports whether the whole file passes docker's schema and
 // loader, checking each distinct service shape once (see shape), under the
@@ -321,7 +333,7 @@ func (c *checkedFile) fastValid(opts Options) bool {
 	for _, p := range yamlx.Pairs(services) {
 		name := p.Key.Value
 		svc := yamlx.Resolve(p.Value)
-		if !serviceName.MatchString(name) || svc.Kind != yaml.MappingNode {
+		if !serviceName(name) || svc.Kind != yaml.MappingNode {
 			return false
 		}
 		skip := c.exempt(name, opts)
@@ -434,7 +446,7 @@ const maxProblems = 100
 func (c *checkedFile) groupValid(names []string, services map[string]any, opts Options) bool {
 	group := make(map[string]any, len(names))
 	for _, n := range names {
-		if !serviceName.MatchString(n) {
+		if !serviceName(n) {
 			return false
 		}
 		group[n] = services[n]
@@ -556,7 +568,21 @@ func resolvePath(root *yaml.Node, field string) ([]string, bool) {
 	return out, true
 }
 
-var additional = regexp.MustCompile(`^Additional property (.*) is not allowed$`)
+// The regular expressions below read docker's messages, on error paths
+// only: each is compiled on first use, not at every start.
+var additional = &lazyRegexp{expr: `^Additional property (.*) is not allowed$`}
+
+// lazyRegexp is a regular expression compiled on first use.
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) FindStringSubmatch(s string) []string {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re.FindStringSubmatch(s)
+}
 
 // locate returns the node at path and the key naming it: for a key the
 // schema does not allow, that key; for a mapping entry, its key (where
@@ -744,10 +770,10 @@ func ignoredWarnings(checked []*checkedFile, opts Options) []string {
 	for _, c := range checked {
 		for _, p := range yamlx.Pairs(yamlx.Get(c.file.Root, "services")) {
 			pod := opts.Pods[p.Key.Value]
-			for _, kv := range yamlx.Pairs(p.Value) {
-				k := kv.Key.Value
+			eachPair(p.Value, func(key, _ *yaml.Node) {
+				k := key.Value
 				if pod && opts.MovesToComponent != nil && opts.MovesToComponent(k) {
-					continue
+					return
 				}
 				for _, u := range composetypes.UnsupportedProperties {
 					if u == k {
@@ -757,7 +783,7 @@ func ignoredWarnings(checked []*checkedFile, opts Options) []string {
 				if d, ok := composetypes.DeprecatedProperties[k]; ok {
 					deprecated[k] = d
 				}
-			}
+			})
 		}
 	}
 	var out []string
@@ -817,9 +843,9 @@ func Sort(errs diag.List, files []*load.File) {
 	})
 }
 
-var sectionEntry = regexp.MustCompile(`^(network|volume|secret|config) (\S+):`)
+var sectionEntry = &lazyRegexp{expr: `^(network|volume|secret|config) (\S+):`}
 
-var decodingField = regexp.MustCompile(`'([A-Z][A-Za-z]*)`)
+var decodingField = &lazyRegexp{expr: `'([A-Z][A-Za-z]*)`}
 
 // snake turns a Go field name into its Compose key (StopGracePeriod is
 // stop_grace_period).
