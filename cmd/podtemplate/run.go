@@ -47,7 +47,7 @@ Exit codes: the job's own; 124 timed out; 125 Swarm could not run it;
 	flags := cmd.Flags()
 	flags.SortFlags = false
 	opts.stackFlags.register(flags)
-	flags.StringArrayVarP(&opts.env, "env", "e", nil, "set an environment variable of the job, K=V (repeatable)")
+	stringArrayVarP(flags, &opts.env, "env", "e", "set an environment variable of the job, K=V (repeatable)")
 	flags.BoolVar(&opts.keep, "keep", false, "leave the job's stack in place afterwards")
 	flags.DurationVar(&opts.timeout, "timeout", 0, "wait at most this long (default: the job's timeout, else no limit)")
 	flags.StringVar(&opts.prefix, "stack-prefix", "", "start the unique stack name with this prefix")
