@@ -115,13 +115,22 @@ func run(argv []string, a *app) (code int) {
 	if len(args) > 0 && args[0] == "--version" {
 		args = append([]string{"version"}, args[1:]...)
 	}
-	ctx, stop := cancelOnSignal(a.stderr)
-	defer stop()
 	root := newRootCommand(a)
 	root.SetArgs(args)
+	ctx := context.Background()
+	if target, _, err := root.Find(args); err != nil || target.Annotations[quickAnnotation] == "" {
+		var stop func()
+		ctx, stop = cancelOnSignal(a.stderr)
+		defer stop()
+	}
 	cmd, err := root.ExecuteContextC(ctx)
 	return report(a, cmd, err)
 }
+
+// quickAnnotation marks a command that returns at once and needs no
+// Ctrl-C handling (version): watching signals starts a goroutine on a
+// thread of its own, 0.05 to 0.25 ms of a start-up.
+const quickAnnotation = "podtemplate-quick"
 
 // report prints err as the CLI shows errors and returns the exit status.
 func report(a *app, cmd *cobra.Command, err error) int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -29,6 +30,7 @@ func newVersionCommand(a *app) *cobra.Command {
 		Short:                 "Print the version",
 		Args:                  exactArgs(0, "version takes no arguments"),
 		DisableFlagsInUseLine: true,
+		Annotations:           map[string]string{quickAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVersion(a, format)
 		},
@@ -55,7 +57,7 @@ func buildVersion() string {
 	if version != "dev" {
 		return version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+	if info := buildInfo(); info != nil && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		return info.Main.Version
 	}
 	return version
@@ -66,7 +68,7 @@ func buildCommit() string {
 	if commit != "" {
 		return commit
 	}
-	if info, ok := debug.ReadBuildInfo(); ok {
+	if info := buildInfo(); info != nil {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
 				return s.Value[:12]
@@ -75,3 +77,15 @@ func buildCommit() string {
 	}
 	return "unknown"
 }
+
+// buildInfo is what Go recorded in the binary, parsed once (nil when
+// absent).
+func buildInfo() *debug.BuildInfo {
+	buildInfoOnce.Do(func() { parsedBuildInfo, _ = debug.ReadBuildInfo() })
+	return parsedBuildInfo
+}
+
+var (
+	buildInfoOnce   sync.Once
+	parsedBuildInfo *debug.BuildInfo
+)
