@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,8 @@ func sameNodes(a, b *yaml.Node, path string) error {
 	return nil
 }
 
-// checkFast: where ParseFast accepts src, its tree is yaml.v3's.
+// checkFast: where ParseFast accepts src, its tree is yaml.v3's, with its
+// nodes allocated as a small tree's and as a large one's.
 func checkFast(t *testing.T, name, src string) bool {
 	t.Helper()
 	fast, ok := ParseFast(src)
@@ -39,7 +41,29 @@ func checkFast(t *testing.T, name, src string) bool {
 	if err := sameNodes(fast, &v3, ""); err != nil {
 		t.Fatalf("%s: trees differ: %v\n%s", name, err, src)
 	}
+	for _, small := range []int{0, 1 << 30} {
+		other, ok := parseFast(src, small)
+		if !ok {
+			t.Fatalf("%s: not parsed with small %d", name, small)
+		}
+		if err := sameNodes(other, &v3, ""); err != nil {
+			t.Fatalf("%s: trees differ with small %d: %v\n%s", name, small, err, src)
+		}
+		checkCapped(t, name, other)
+	}
 	return true
+}
+
+// checkCapped checks that every Content slice of the tree is full, so an
+// append cannot write into a neighbour's.
+func checkCapped(t *testing.T, name string, n *yaml.Node) {
+	t.Helper()
+	if len(n.Content) != cap(n.Content) {
+		t.Fatalf("%s: a Content slice of %d nodes has room for %d", name, len(n.Content), cap(n.Content))
+	}
+	for _, c := range n.Content {
+		checkCapped(t, name, c)
+	}
 }
 
 func TestParseFastMatchesYAMLv3(t *testing.T) {
@@ -99,4 +123,48 @@ func FuzzParseFast(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		checkFast(t, "fuzz", src)
 	})
+}
+
+// checkPlainTag compares the parser's tag of plain scalar v with yaml.v3's.
+func checkPlainTag(t *testing.T, v string) {
+	t.Helper()
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
+	if got, want := tags[plainTag(v)], n.ShortTag(); got != want {
+		t.Fatalf("plainTag(%q) = %s, yaml.v3 says %s", v, got, want)
+	}
+}
+
+// TestPlainTagMatchesYAMLv3 checks the parser's shortcuts in resolving
+// plain scalars against yaml.v3: every string of up to four characters
+// from the ones that matter, words, dates and random longer strings.
+func TestPlainTagMatchesYAMLv3(t *testing.T) {
+	for _, v := range []string{"true", "True", "TRUE", "tRue", "false", "FALSE", "null", "Null", "NULL", "nULL", "~", "~x", "yes", "no", "on", "off", "y", "n",
+		"-logs -pids=false", "10000:8080", "1.25", "-1", "+1", "-0", "007", "08", "0x1F", "0o17", "0b101", "-0b101", "-0o17", "1_000", "9223372036854775807",
+		"9223372036854775808", "18446744073709551615", "18446744073709551616", "123456789012345678", "1234567890123456789", "2024-01-02", "2024-1-2 10:00:00",
+		"2024-01-02T10:00:00Z", "2024-01-02x", "+.inf", "-.Inf", ".NaN", ".nan", "-.nan", "1e5", "1E+5", ".5", "1.", "0x", "0xg", "1__2", "+_1", "-_", "._5"} {
+		checkPlainTag(t, v)
+	}
+	const alphabet = "01._-+eExXobBaf:iInN T"
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		if prefix != "" {
+			checkPlainTag(t, prefix)
+		}
+		if n == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			gen(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	gen("", 4)
+	const wide = "0123456789._-+eExXobBafFAinINnN:tTzZ "
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 100000; i++ {
+		b := make([]byte, 1+r.IntN(14))
+		for j := range b {
+			b[j] = wide[r.IntN(len(wide))]
+		}
+		checkPlainTag(t, string(b))
+	}
 }
