@@ -5,6 +5,7 @@
 package config
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,18 +162,45 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 			for i := 1; i < len(services.Content); i += 2 {
 				svc := yamlx.Resolve(services.Content[i])
 				if svc != nil && svc.Kind == yaml.MappingNode {
-					yamlx.Delete(svc, PodlikeKey)
-					yamlx.Delete(svc, JobsKey)
+					drop(svc, PodlikeKey, JobsKey)
 					// Fields brought in by merge keys stay where the
 					// user wrote them; only this service stops merging them.
 					yamlx.DropMerged(svc, PodlikeKey, JobsKey)
 				}
 			}
 		}
-		yamlx.Delete(f.Root, PodlikeKey)
-		yamlx.Delete(f.Root, JobsKey)
+		drop(f.Root, PodlikeKey, JobsKey)
 	}
 	return entries
+}
+
+// drop removes keys from mapping m, leaving m a new array of its other
+// entries. yamlx.Delete leaves other holders of the old array alone, and
+// so reuses it when the last entry goes: that array would keep the removed
+// subtree alive (for a stack of pods, about a quarter of its nodes) for
+// the whole render.
+func drop(m *yaml.Node, keys ...string) {
+	var at []int // index of each removed key (the first entry of each)
+	for _, key := range keys {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if k := m.Content[i]; k.Value == key && !yamlx.IsMergeKey(k) {
+				at = append(at, i)
+				break
+			}
+		}
+	}
+	if len(at) == 0 {
+		return
+	}
+	kept := make([]*yaml.Node, 0, len(m.Content)-2*len(at))
+	for i := 0; i < len(m.Content); i++ {
+		if slices.Contains(at, i) {
+			i++
+			continue
+		}
+		kept = append(kept, m.Content[i])
+	}
+	m.Content = kept
 }
 
 // ExpandAliasesInto replaces every alias in root that points into one of the
@@ -359,10 +387,16 @@ func decodeArgs(f *load.File, n *yaml.Node) (map[string]any, error) {
 }
 
 // MergeArgs merges higher into lower: mappings key by key, anything else
-// from higher replaces lower. Neither input is modified.
+// from higher replaces lower. Neither input is modified; the result may be
+// one of them (args are read only: an execution that can change its .Args
+// gets a copy), so a stack of pods with args of their own keeps one map
+// each, not a copy per merge.
 func MergeArgs(lower, higher map[string]any) map[string]any {
 	if len(higher) == 0 {
 		return lower
+	}
+	if len(lower) == 0 {
+		return higher
 	}
 	out := make(map[string]any, len(lower)+len(higher))
 	for k, v := range lower {
