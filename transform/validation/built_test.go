@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/podtemplate/podtemplate/transform/load"
+	"github.com/podtemplate/podtemplate/transform/validation/internal/fastschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -25,6 +26,13 @@ func TestBuiltCheckerHoldsBuiltServicesToDockersRules(t *testing.T) {
 	root := mappingOf(t, "version: \"3.8\"\nservices: {}\n")
 	c := NewBuiltChecker([]*load.File{{Name: "stack.yml", Dir: t.TempDir(), Root: root}}, root, nil)
 	ok := "image: busybox\ndeploy:\n  labels:\n    a: \"1\"\n  replicas: 1\nports:\n  - \"80:80\"\n"
+	// A valid service is decided without docker's compiled schema.
+	observeSchemaCheck = func(doc map[string]any, version string, r fastschema.Result) {
+		if r != fastschema.Valid {
+			t.Errorf("fastschema: %v for %v", r, doc)
+		}
+	}
+	defer func() { observeSchemaCheck = nil }()
 	if msgs := c.Check("job", mappingOf(t, ok)); len(msgs) != 0 {
 		t.Fatalf("valid service refused: %v", msgs)
 	}
@@ -34,6 +42,7 @@ func TestBuiltCheckerHoldsBuiltServicesToDockersRules(t *testing.T) {
 	if msgs := c.Check("job2", mappingOf(t, strings.ReplaceAll(ok, `"1"`, `"2"`))); len(msgs) != 0 || len(c.valid) != 1 {
 		t.Fatalf("same shape: %v, %d shapes; want accepted, 1 shape", msgs, len(c.valid))
 	}
+	observeSchemaCheck = nil
 	for svc, want := range map[string]string{
 		"image: busybox\ndeploy:\n  labels: hello\n":             "services.job.deploy.labels must be a mapping",
 		"image: busybox\nports: 80\n":                            "services.job.ports must be a list",
