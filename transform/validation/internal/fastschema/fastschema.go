@@ -273,7 +273,12 @@ func (n *node) prop(name string) (int32, bool) {
 // every number is a json.Number, integer when its text is.
 func check(i int32, v any) Result {
 	if i == 0 {
-		return Valid
+		// The empty schema accepts any value JSON can write; one it
+		// cannot (NaN) fails schema.Validate as a whole.
+		if jsonable(v) {
+			return Valid
+		}
+		return Unsure
 	}
 	n := &nodes[i]
 	switch x := v.(type) {
@@ -502,11 +507,9 @@ func (n *node) checkArray(list []any) Result {
 	if r == Invalid {
 		return r
 	}
-	if n.items != 0 {
-		for _, v := range list {
-			if r = and(r, check(n.items, v)); r == Invalid {
-				return r
-			}
+	for _, v := range list {
+		if r = and(r, check(n.items, v)); r == Invalid {
+			return r
 		}
 	}
 	if n.flags&fUniqueItems != 0 {
@@ -626,6 +629,32 @@ func floatKey(f float64) (string, bool) {
 		return "", false
 	}
 	return "d" + strconv.FormatUint(math.Float64bits(f), 16), true
+}
+
+// jsonable reports whether json.Marshal writes v: the types check knows,
+// without NaN or infinities (JSON has none).
+func jsonable(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, string, int, int64, int32, uint64:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case map[string]any:
+		for _, e := range x {
+			if !jsonable(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !jsonable(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // plainJSON reports whether v holds only the types check knows, with

@@ -123,6 +123,27 @@ func TestUnregisteredFormatsPass(t *testing.T) {
 	}
 }
 
+// TestUnwritableValuesAreNotValid: a value JSON cannot write (NaN, an
+// infinity) fails schema.Validate wherever it is, even where the schema
+// accepts anything (extension fields).
+func TestUnwritableValuesAreNotValid(t *testing.T) {
+	for _, bad := range []any{math.NaN(), math.Inf(1), []any{math.Inf(-1)}, map[string]any{"a": math.NaN()}} {
+		for _, doc := range []map[string]any{
+			{"version": "3.8", "services": map[string]any{"a": map[string]any{"image": "x", "x-foo": bad}}},
+			{"version": "3.8", "x-top": bad, "services": map[string]any{}},
+			{"version": "3.8", "services": map[string]any{"a": map[string]any{"build": map[string]any{"context": ".", "extra": bad}}}},
+			{"version": "3.8", "services": map[string]any{"a": map[string]any{"expose": []any{bad}}}},
+		} {
+			if err := schema.Validate(doc, "3.8"); err == nil {
+				t.Fatalf("docker accepts %v", doc)
+			}
+			if got := Check(doc, "3.8"); got == Valid {
+				t.Errorf("fastschema says valid: %v", doc)
+			}
+		}
+	}
+}
+
 // TestServiceKeyKnown compares ServiceKeyKnown with what docker's schema
 // says of a service holding only that key.
 func TestServiceKeyKnown(t *testing.T) {
@@ -394,7 +415,7 @@ var tricky = []any{
 	"65536", "0", "80/udp", "80/sctp", "80:80/tcp", "a:b", "8000-7000", "1-65535:1-65535", "start-first", "stop-first",
 	"3.8", "${X}", "true", "null", "é", "a=b", "a=b", "0.5", "10M", "volume", "bind",
 	0, 1, -1, 80, 65535, 65536, 3, 0.5, 1.0, negZero, 1e21, 1e300, 9007199254740993, math.MaxInt64,
-	65535.0, 65536.0, -1.0, 80.0, 2.5,
+	65535.0, 65536.0, -1.0, 80.0, 2.5, math.NaN(), math.Inf(1), []any{math.NaN()},
 	true, false, nil,
 	map[string]any{}, []any{}, []any{"a", "a"}, []any{1, 1.0}, []any{"80:80", "80:80"},
 	map[string]any{"soft": 1, "hard": 2}, map[string]any{"type": "volume"},
@@ -422,6 +443,19 @@ func mutate(r *rand.Rand, doc map[string]any, keys []string) {
 		}
 	}
 	collect(doc)
+	if r.Intn(30) == 0 {
+		// A value JSON cannot write, anywhere.
+		poison := []any{math.NaN(), math.Inf(-1)}[r.Intn(2)]
+		switch c := all[r.Intn(len(all))].(type) {
+		case map[string]any:
+			c[keys[r.Intn(len(keys))]] = poison
+		case []any:
+			if len(c) > 0 {
+				c[r.Intn(len(c))] = poison
+			}
+		}
+		return
+	}
 	switch c := all[r.Intn(len(all))].(type) {
 	case map[string]any:
 		names := sortedNames(c)
@@ -552,4 +586,35 @@ func FuzzCheck(f *testing.F) {
 			agree(t, doc, v)
 		}
 	})
+}
+
+// benchDoc is the richer seed document with every top-level section.
+func benchDoc(b *testing.B) map[string]any {
+	doc := seeds(b)[0]
+	doc["version"] = "3.8"
+	return doc
+}
+
+// BenchmarkCheck decides the richest seed document (about 80 service
+// keys and every top-level section).
+func BenchmarkCheck(b *testing.B) {
+	doc := benchDoc(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if Check(doc, "3.8") != Valid {
+			b.Fatal("not valid")
+		}
+	}
+}
+
+// BenchmarkDockerValidate is what Check spares: docker's schema.Validate
+// on the same document (it compiles the schema on every call).
+func BenchmarkDockerValidate(b *testing.B) {
+	doc := benchDoc(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := schema.Validate(doc, "3.8"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
