@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -502,12 +503,49 @@ func (c *checkedFile) schemaErrors(dict map[string]any, scope []string) error {
 		if key != nil {
 			pos = c.file.Pos(key)
 		}
+		if strings.HasPrefix(msg, "json: unsupported value: ") {
+			// Not the schema's: JSON cannot write a value (.nan, .inf).
+			if n := c.unwritable(dict, scope); n != nil {
+				pos = c.file.Pos(n)
+			}
+		}
 		errs.Add(pos.Errorf("%s", msg))
 		if !removeOffending(work, path, desc) {
 			break
 		}
 	}
 	return errs.Err()
+}
+
+// unwritable returns the first scalar JSON cannot write (.nan, .inf) in
+// the part of the file dict holds (the service scope names, or the
+// top-level sections), where schema.Validate's "json: unsupported value"
+// comes from.
+func (c *checkedFile) unwritable(dict map[string]any, scope []string) *yaml.Node {
+	var parts []*yaml.Node
+	if scope != nil {
+		parts = append(parts, yamlx.Get(yamlx.Get(c.file.Root, scope[0]), scope[1]))
+	} else {
+		for _, p := range yamlx.Pairs(c.file.Root) {
+			if _, ok := dict[p.Key.Value]; ok {
+				parts = append(parts, p.Value)
+			}
+		}
+	}
+	var found *yaml.Node
+	for _, part := range parts {
+		yamlx.Walk(part, func(n *yaml.Node) {
+			if found != nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
+				return
+			}
+			if v, err := yamlx.Value(n); err == nil {
+				if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+					found = n
+				}
+			}
+		})
+	}
+	return found
 }
 
 // splitSchemaError splits docker's "<field> <description>" message at the
