@@ -94,12 +94,15 @@ type Config struct {
 	Library  []*Source // named-template libraries (x-podlike.library)
 
 	podGlobal, jobGlobal map[string]any
+	// keys holds the key of every plain file source by its path, so the
+	// services that name one template share one path and key string.
+	keys map[string]string
 }
 
 // Collect decodes the extension fields of files. It reports every problem
 // it finds as a diag.List, with what it could decode.
 func Collect(files []*load.File) (*Config, error) {
-	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}}
+	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}, keys: map[string]string{}}
 	var errs diag.List
 	for _, f := range files {
 		services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
@@ -320,6 +323,7 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 			continue
 		}
 		setService(srcs, service)
+		c.share(srcs)
 		*dst = append(*dst, srcs...)
 	}
 	return errs.Err()
@@ -352,6 +356,7 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 			srcs, err := decodeSources(f.Name, f.Dir, kv.Value)
 			errs.Add(err)
 			setService(srcs, name)
+			c.share(srcs)
 			parts.templates = append(parts.templates, srcs...)
 		case "args":
 			args, err := decodeArgs(f, kv.Value)
@@ -447,6 +452,24 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 		errs.Add(diag.Service(j.decodeOptions(), name))
 	}
 	return errs.Err()
+}
+
+// share gives plain file sources (no fallback) the path string and key
+// of the first source with that path, computed once: a build asks each
+// source for its key once per execution, and thousands of services name
+// the same few templates.
+func (c *Config) share(srcs []*Source) {
+	for _, s := range srcs {
+		if s.Kind != KindFile || s.Fallback != nil {
+			continue
+		}
+		k, ok := c.keys[s.Path]
+		if !ok {
+			k = s.Key()
+			c.keys[s.Path] = k
+		}
+		s.Path, s.key = k[len("file:"):], k
+	}
 }
 
 func concat(a, b []*Source) []*Source {

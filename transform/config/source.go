@@ -35,6 +35,8 @@ type Source struct {
 	Fallback           *Source
 	Pos                diag.Pos // where the stack names it
 	Service            string   // the first service that uses it, for messages
+
+	key string // Key, where Collect computed it
 }
 
 func setService(srcs []*Source, service string) {
@@ -50,6 +52,9 @@ func setService(srcs []*Source, service string) {
 // Key identifies the source's content: two items with the same key are
 // loaded and parsed once.
 func (s *Source) Key() string {
+	if s.key != "" {
+		return s.key
+	}
 	var k string
 	switch s.Kind {
 	case KindFile:
