@@ -265,7 +265,7 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 	c, cached := e.parsed[h]
 	e.parsedMu.RUnlock()
 	if cached && c.name == name && c.out == out {
-		return yamlx.Copy(c.node), nil
+		return copyTree(c.node), nil
 	}
 	n, err := ParseOutput(name, out)
 	if err != nil {
@@ -284,6 +284,36 @@ func (e *Engine) Mapping(key string, data any) (*yaml.Node, error) {
 		e.parsedMu.Unlock()
 	}
 	return n, nil
+}
+
+// copyTree is yamlx.Copy of a cached output (no aliases or anchors: outputs
+// are flattened) in two allocations, one for its nodes and one for their
+// Content slices, instead of one for each: every service whose template
+// renders a cached text gets a copy, as the build changes what it gets.
+func copyTree(n *yaml.Node) *yaml.Node {
+	nodes, slots := 0, 0
+	yamlx.Walk(n, func(x *yaml.Node) {
+		nodes++
+		slots += len(x.Content)
+	})
+	block := make([]yaml.Node, nodes)
+	content := make([]*yaml.Node, slots)
+	var copyNode func(x *yaml.Node) *yaml.Node
+	copyNode = func(x *yaml.Node) *yaml.Node {
+		c := &block[0]
+		block = block[1:]
+		*c = *x
+		c.Anchor, c.Alias = "", nil
+		if len(x.Content) > 0 {
+			c.Content = content[:len(x.Content):len(x.Content)]
+			content = content[len(x.Content):]
+			for i, child := range x.Content {
+				c.Content[i] = copyNode(child)
+			}
+		}
+		return c
+	}
+	return copyNode(n)
 }
 
 // outputHash identifies a template's output for the cache.
