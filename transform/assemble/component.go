@@ -195,22 +195,37 @@ func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
 		return nil, err
 	}
 	kv := entries(comp)
-	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: make([]*yaml.Node, 0, len(kv))}
-	// same says out holds comp's entries unchanged so far: then comp
-	// itself is the result, and out is dropped.
+	// While same, comp's entries are what out would hold so far, and out
+	// is not built: a component in the controller's shapes (the common
+	// case) is its own result.
 	same := comp.Kind == yaml.MappingNode && comp.Tag == "!!map" && comp.Style == 0 && comp.Anchor == "" &&
 		comp.HeadComment == "" && comp.LineComment == "" && comp.FootComment == "" && len(kv) == len(comp.Content)
+	var out *yaml.Node
+	if !same {
+		out = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: make([]*yaml.Node, 0, len(kv))}
+	}
+	// differ starts out with the entries before at, kept as they were.
+	differ := func(at int) {
+		if !same {
+			return
+		}
+		same = false
+		out = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: make([]*yaml.Node, 0, len(kv))}
+		for j := 0; j < at; j += 2 {
+			setKey(out, kv[j], kv[j+1])
+		}
+	}
 	var envFiles *yaml.Node
 	for i := 0; i+1 < len(kv); i += 2 {
 		key := kv[i].Value
 		sh := componentKeys[key]
 		v := yamlx.Resolve(kv[i+1])
 		if yamlx.IsNull(v) {
-			same = false
+			differ(i)
 			continue // as if unset; yaml.v2 leaves the field empty too
 		}
 		if sh == shapeEnvFile {
-			same = false
+			differ(i)
 			envFiles = v
 			continue
 		}
@@ -218,11 +233,18 @@ func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s %w", key, err)
 		}
-		same = same && kv[i] == comp.Content[i] && plainStr(kv[i]) && nv == comp.Content[i+1]
-		setKey(out, kv[i], nv)
+		if same && (kv[i] != comp.Content[i] || !plainStr(kv[i]) || nv != comp.Content[i+1]) {
+			differ(i)
+		}
+		if !same {
+			setKey(out, kv[i], nv)
+		}
 	}
-	if same && len(out.Content) == len(comp.Content) {
-		return comp, nil
+	if same {
+		if !repeatsKey(kv) {
+			return comp, nil
+		}
+		differ(len(kv))
 	}
 	if envFiles != nil {
 		merged, err := inlineEnvFiles(envFiles, yamlx.Get(out, "environment"), env)
@@ -232,6 +254,18 @@ func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
 		yamlx.Set(out, "environment", merged)
 	}
 	return out, nil
+}
+
+// repeatsKey says whether a key occurs twice in the flat key, value list kv.
+func repeatsKey(kv []*yaml.Node) bool {
+	for i := 0; i < len(kv); i += 2 {
+		for j := i + 2; j < len(kv); j += 2 {
+			if kv[i].Value == kv[j].Value {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func normaliseValue(sh shape, v *yaml.Node, env componentEnv) (*yaml.Node, error) {

@@ -106,11 +106,12 @@ func Services(s Stack, finish Finish) (*Built, error) {
 					return
 				}
 				name := names[i]
-				var orig *yaml.Node
-				key := yamlx.Str(name)
+				var key, orig *yaml.Node
 				j, inTree := index[name]
 				if inTree {
 					key, orig = services.Content[j-1], services.Content[j]
+				} else {
+					key = yamlx.Str(name)
 				}
 				svc, volumeRefs, err := s.service(name, orig)
 				refs[i] = volumeRefs
