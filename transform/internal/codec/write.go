@@ -209,10 +209,15 @@ func Scalar(n *yaml.Node, inFlow bool, indent int, st Style) string {
 	return b.String()
 }
 
+// spaces are written in runs, not a byte at a time.
+const spaces = "                                                                "
+
 func (w *writer) indent(n int) {
-	for i := 0; i < n; i++ {
-		w.b.WriteByte(' ')
+	for n > len(spaces) {
+		w.b.WriteString(spaces)
+		n -= len(spaces)
 	}
+	w.b.WriteString(spaces[:n])
 }
 
 func (w *writer) comment(text string, indent int) {
@@ -346,34 +351,162 @@ func (w *writer) flow(n *yaml.Node) {
 // block's header line, the only place it can go).
 func (w *writer) scalar(n *yaml.Node, inFlow bool, indent int) bool {
 	v := n.Value
-	tag := n.ShortTag()
+	tag := n.Tag
+	if n.Kind != yaml.ScalarNode || !strings.HasPrefix(tag, "!!") {
+		tag = n.ShortTag() // (a "!!" tag is its own short tag)
+	}
 	if tag == "!!null" && v == "" {
 		w.b.WriteString("null")
 		return false
 	}
-	multiline := strings.Contains(v, "\n")
+	f := scan(v)
 	switch {
-	case multiline && !inFlow && literalOK(v):
+	case f.newline && !inFlow && f.literalOK(v):
 		w.literal(v, indent, n.LineComment)
 		return true
-	case n.Style&yaml.DoubleQuotedStyle != 0 || multiline || !printable(v):
+	case n.Style&yaml.DoubleQuotedStyle != 0 || f.newline || !f.printable(v):
 		w.doubleQuoted(v)
 	case n.Style&yaml.SingleQuotedStyle != 0:
-		w.b.WriteByte('\'')
-		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
-		w.b.WriteByte('\'')
+		w.singleQuoted(v, f)
 	case tag != "!!str" && tag != "!!binary":
 		w.b.WriteString(v) // a number, boolean or null as parsed
-	case !resolvesToString(v):
+	case !f.resolvesToString(v):
 		w.doubleQuoted(v)
-	case !plainOK(v, inFlow):
-		w.b.WriteByte('\'')
-		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
-		w.b.WriteByte('\'')
+	case !f.plainOK(v, inFlow):
+		w.singleQuoted(v, f)
 	default:
 		w.b.WriteString(v)
 	}
 	return false
+}
+
+func (w *writer) singleQuoted(v string, f facts) {
+	w.b.WriteByte('\'')
+	if f.quote {
+		v = strings.ReplaceAll(v, "'", "''")
+	}
+	w.b.WriteString(v)
+	w.b.WriteByte('\'')
+}
+
+// facts are what one pass over a scalar's text tells the writer; the
+// checks below use them where the text is plain ASCII (no control
+// characters but line breaks and tabs), and read it again otherwise.
+type facts struct {
+	ascii                 bool
+	newline, tab, quote   bool
+	colonSpace, spaceHash bool // ": " and " #"
+	flowChar              bool // one of ,[]{}
+	blankEnd              bool // a line ending in a blank: " \n"
+}
+
+func scan(v string) facts {
+	f := facts{ascii: true}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !special[c] {
+			continue
+		}
+		switch c {
+		case '\n':
+			f.newline = true
+			if i > 0 && v[i-1] == ' ' {
+				f.blankEnd = true
+			}
+		case '\t':
+			f.tab = true
+		case '\'':
+			f.quote = true
+		case ':':
+			if i+1 < len(v) && v[i+1] == ' ' {
+				f.colonSpace = true
+			}
+		case ' ':
+			if i+1 < len(v) && v[i+1] == '#' {
+				f.spaceHash = true
+			}
+		case ',', '[', ']', '{', '}':
+			f.flowChar = true
+		default:
+			f.ascii = false // a control character or not ASCII
+		}
+	}
+	return f
+}
+
+// special are the bytes scan looks at.
+var special = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c < ' ' || c >= 0x7f
+	}
+	for _, c := range []byte("\n\t': ,[]{}") {
+		t[c] = true
+	}
+	return t
+}()
+
+// printable reports whether v holds only printable characters, line
+// breaks and tabs.
+func (f facts) printable(v string) bool {
+	if f.ascii {
+		return true // the common case, without decoding runes
+	}
+	if !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f facts) literalOK(v string) bool {
+	if !f.ascii && (!f.printable(v) || strings.IndexByte(v, '\r') >= 0) {
+		return false
+	}
+	if f.tab || strings.TrimRight(v, "\n") == "" {
+		return false
+	}
+	return !f.blankEnd && !strings.HasSuffix(v, " ")
+}
+
+// plainOK reports whether v can be written without quotes.
+func (f facts) plainOK(v string, inFlow bool) bool {
+	if v == "" || f.tab {
+		return false
+	}
+	if !f.ascii {
+		if v != strings.TrimSpace(v) {
+			return false
+		}
+	} else if isBlank(v[0]) || isBlank(v[len(v)-1]) {
+		return false
+	}
+	switch v[0] {
+	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return false
+	case '-', '?', ':':
+		if len(v) == 1 || v[1] == ' ' {
+			return false
+		}
+	}
+	if f.colonSpace || f.spaceHash || v[len(v)-1] == ':' {
+		return false
+	}
+	if inFlow && f.flowChar {
+		return false
+	}
+	if strings.HasPrefix(v, "---") || strings.HasPrefix(v, "...") {
+		return false // document markers
+	}
+	return v != "<<"
+}
+
+// isBlank reports whether ASCII c is white space (strings.TrimSpace's).
+func isBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 func (w *writer) literal(v string, indent int, comment string) {
@@ -392,20 +525,37 @@ func (w *writer) literal(v string, indent int, comment string) {
 		body = v[:len(v)-1]
 	}
 	if comment != "" {
-		w.b.WriteString(" " + comment)
+		w.b.WriteByte(' ')
+		w.b.WriteString(comment)
 	}
-	for _, line := range strings.Split(body, "\n") {
+	for {
+		line, rest, more := strings.Cut(body, "\n")
 		w.b.WriteByte('\n')
 		if line != "" {
 			w.indent(indent + w.step)
 			w.b.WriteString(line)
 		}
+		if !more {
+			return
+		}
+		body = rest
 	}
 }
 
 func (w *writer) doubleQuoted(v string) {
 	w.b.WriteByte('"')
-	for _, r := range v {
+	run := 0 // start of the characters not written yet, written as they are
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c >= ' ' && c < 0x7f && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		w.b.WriteString(v[run:i])
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(v[i:])
+		}
 		switch r {
 		case '"':
 			w.b.WriteString(`\"`)
@@ -419,87 +569,27 @@ func (w *writer) doubleQuoted(v string) {
 			w.b.WriteString(`\r`)
 		case 0:
 			w.b.WriteString(`\0`)
-		case utf8.RuneError:
+		case utf8.RuneError: // (an invalid byte, too)
 			w.b.WriteString(`\uFFFD`)
 		default:
-			if !unicode.IsPrint(r) {
-				if r <= 0xFFFF {
-					w.b.WriteString(`\u` + leftPad(strconv.FormatInt(int64(r), 16), 4))
-				} else {
-					w.b.WriteString(`\U` + leftPad(strconv.FormatInt(int64(r), 16), 8))
-				}
-				continue
+			switch {
+			case unicode.IsPrint(r):
+				w.b.WriteString(v[i : i+size])
+			case r <= 0xFFFF:
+				w.b.WriteString(`\u` + leftPad(strconv.FormatInt(int64(r), 16), 4))
+			default:
+				w.b.WriteString(`\U` + leftPad(strconv.FormatInt(int64(r), 16), 8))
 			}
-			w.b.WriteRune(r)
 		}
+		i += size
+		run = i
 	}
+	w.b.WriteString(v[run:])
 	w.b.WriteByte('"')
 }
 
 func leftPad(s string, n int) string {
 	return strings.Repeat("0", n-len(s)) + s
-}
-
-func printable(v string) bool {
-	ascii := true
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c >= 0x7f || (c < ' ' && c != '\n' && c != '\t') {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return true // the common case, without decoding runes
-	}
-	if !utf8.ValidString(v) {
-		return false
-	}
-	for _, r := range v {
-		if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// literalOK reports whether a literal block holds v exactly: printable,
-// no carriage returns, no line of blanks only or with trailing blanks
-// (which editors and some parsers strip).
-func literalOK(v string) bool {
-	if !printable(v) || strings.ContainsAny(v, "\r\t") || strings.TrimRight(v, "\n") == "" {
-		return false
-	}
-	for _, line := range strings.Split(v, "\n") {
-		if strings.HasSuffix(line, " ") {
-			return false
-		}
-	}
-	return true
-}
-
-// plainOK reports whether v can be written without quotes.
-func plainOK(v string, inFlow bool) bool {
-	if v == "" || v != strings.TrimSpace(v) || strings.ContainsAny(v, "\t") {
-		return false
-	}
-	switch v[0] {
-	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
-		return false
-	case '-', '?', ':':
-		if len(v) == 1 || v[1] == ' ' {
-			return false
-		}
-	}
-	if strings.Contains(v, ": ") || strings.Contains(v, " #") || strings.HasSuffix(v, ":") {
-		return false
-	}
-	if inFlow && strings.ContainsAny(v, ",[]{}") {
-		return false
-	}
-	if strings.HasPrefix(v, "---") || strings.HasPrefix(v, "...") {
-		return false // document markers
-	}
-	return v != "<<"
 }
 
 // isNumber reports whether plain v reads as a number: an integer or float
@@ -588,7 +678,7 @@ func all(s string, ok func(byte) bool) bool {
 
 // resolvesToString reports whether plain v reads back as a string, under
 // YAML 1.2 and the YAML 1.1 booleans older parsers still apply.
-func resolvesToString(v string) bool {
+func (f facts) resolvesToString(v string) bool {
 	if v == "" {
 		return false
 	}
@@ -598,7 +688,21 @@ func resolvesToString(v string) bool {
 	case len(v) > 5:
 		return true // longer than any keyword below
 	}
-	switch strings.ToLower(v) {
+	var lower string
+	if f.ascii {
+		var b [5]byte // (v is at most 5 bytes long here)
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		lower = string(b[:len(v)])
+	} else {
+		lower = strings.ToLower(v)
+	}
+	switch lower {
 	case "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n":
 		return false
 	}
