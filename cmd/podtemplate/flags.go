@@ -222,7 +222,7 @@ func (f *stackFlags) renderAndConnect(ctx context.Context, a *app) (*transform.R
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := transform.Render(ctx, opts)
+	res, err := renderStack(ctx, opts)
 	if err != nil {
 		return nil, nil, err
 	}

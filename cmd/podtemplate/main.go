@@ -78,11 +78,10 @@ func main() {
 	// bytes beyond its Content-Length: text a server controls must not
 	// reach stderr.
 	log.SetOutput(io.Discard)
-	// A render's live heap is mostly the input's node tree: collecting a
-	// little more often keeps peak memory near it at little cost in time.
-	// GOGC still overrides.
+	// Renders of files set their own memory limit (renderStack); GOGC
+	// still overrides.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(70)
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	// PODTEMPLATE_CPUPROFILE=FILE writes a CPU profile, for reports of slow
 	// renders.

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 
 	"github.com/podtemplate/podtemplate/internal/fileio"
-	"github.com/podtemplate/podtemplate/transform"
 	"github.com/podtemplate/podtemplate/transform/emit"
 	"github.com/spf13/cobra"
 )
@@ -58,7 +57,7 @@ func runRender(ctx context.Context, a *app, opts *renderOptions) error {
 		}
 		topts.OutDir = filepath.Dir(abs)
 	}
-	res, err := transform.Render(ctx, topts)
+	res, err := renderStack(ctx, topts)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func runValidate(ctx context.Context, a *app, opts *validateOptions) error {
 		return err
 	}
 	topts.KeepGoing = true
-	res, err := transform.Render(ctx, topts)
+	res, err := renderStack(ctx, topts)
 	if opts.format.json() {
 		return validateJSON(a, res, err)
 	}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestRenderMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.yml"), filepath.Join(dir, "b.yml")
+	if err := os.WriteFile(a, make([]byte, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, make([]byte, 24), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := renderMemoryLimit([]string{a, b}); !ok || got != renderLimitBase+renderLimitPerByte*1024 {
+		t.Errorf("two files: %d %v", got, ok)
+	}
+	for _, files := range [][]string{{a, "-"}, {filepath.Join(dir, "missing.yml")}, {dir}} {
+		if got, ok := renderMemoryLimit(files); ok {
+			t.Errorf("%q: %d, want no limit", files, got)
+		}
+	}
+}
+
+// TestLimitGuard checks that a render whose live heap outgrows the limit
+// its input gave gets the limit raised after a collection, and that the
+// collector is back to its default after the render.
+func TestLimitGuard(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	var g limitGuard
+	g.begin(renderLimitBase)
+	live := make([][]byte, 64)
+	for i := range live {
+		live[i] = make([]byte, 1<<20)
+	}
+	runtime.GC()
+	perLive := renderLimitPerLiveByte
+	deadline := time.Now().Add(10 * time.Second)
+	for debug.SetMemoryLimit(-1) < renderLimitBase+int64(perLive*(64<<20)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d after a collection with 64 MiB live", debug.SetMemoryLimit(-1))
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	runtime.KeepAlive(live)
+	g.end()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit after the render: %d", got)
+	}
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("GC percent after the render: %d", got)
+	}
+	// Two renders at once: the larger limit, and the default only after
+	// the last.
+	g.begin(renderLimitBase)
+	g.begin(2 * renderLimitBase)
+	if got := debug.SetMemoryLimit(-1); got != 2*renderLimitBase {
+		t.Errorf("limit of two renders: %d", got)
+	}
+	g.end()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GC percent with one render left: %d", got)
+	}
+	g.end()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit after both renders: %d", got)
+	}
+}
