@@ -23,12 +23,13 @@ import (
 // tree costs two allocations instead of one or two per node, a large one
 // two per collection (see smallTree), and it keeps src's text.
 func ParseFast(src string) (doc *yaml.Node, ok bool) {
-	return parseFast(src, smallTree)
+	return parseFast(src, 0, smallTree)
 }
 
-// parseFast is ParseFast with trees of more than small nodes allocated in
-// groups (tests check that way on small trees too).
-func parseFast(src string, small int) (doc *yaml.Node, ok bool) {
+// parseFast is ParseFast for text that starts on line first+1 of its
+// file, with trees of more than small nodes allocated in groups (tests
+// check that way on small trees too).
+func parseFast(src string, first, small int) (doc *yaml.Node, ok bool) {
 	lines := 1
 	for i := 0; i < len(src); i++ {
 		switch c := src[i]; {
@@ -47,6 +48,7 @@ func parseFast(src string, small int) (doc *yaml.Node, ok bool) {
 		return nil, false
 	}
 	p := getParser(src, lines)
+	p.first = first
 	defer p.release()
 	root, ok := p.parse()
 	if !ok {
@@ -124,6 +126,7 @@ type fastParser struct {
 	done          bool
 	indentLine    int
 	indent        int
+	first         int // the number of the file's lines before src
 
 	nodes []pnode
 	strs  []string // values not in src
@@ -179,6 +182,9 @@ func (p *fastParser) parse() (root int32, ok bool) {
 	}
 	return root, true
 }
+
+// row is the current line's number in the file, from 1.
+func (p *fastParser) row() int32 { return int32(p.first + p.i + 1) }
 
 // line is the current line.
 func (p *fastParser) line() string { return p.src[p.start:p.end] }
@@ -352,7 +358,7 @@ func (p *fastParser) block(indent int) int32 {
 }
 
 func (p *fastParser) mapping(indent int) int32 {
-	m := p.add(pnode{kind: uint8(yaml.MappingNode), tag: tagMap, line: int32(p.i + 1), col: int32(indent + 1)})
+	m := p.add(pnode{kind: uint8(yaml.MappingNode), tag: tagMap, line: p.row(), col: int32(indent + 1)})
 	base := len(p.stack)
 	for p.skipBlank() {
 		line := p.line()
@@ -412,7 +418,7 @@ func (p *fastParser) continues(indent int) bool {
 }
 
 func (p *fastParser) seq(indent int) int32 {
-	s := p.add(pnode{kind: uint8(yaml.SequenceNode), tag: tagSeq, line: int32(p.i + 1), col: int32(indent + 1)})
+	s := p.add(pnode{kind: uint8(yaml.SequenceNode), tag: tagSeq, line: p.row(), col: int32(indent + 1)})
 	base := len(p.stack)
 	for p.skipBlank() {
 		line := p.line()
@@ -543,7 +549,7 @@ func quoteEnd(s string) int {
 // quoted adds the node of the quoted scalar token s, at column col of the
 // current line.
 func (p *fastParser) quoted(s string, col int) int32 {
-	n := pnode{kind: uint8(yaml.ScalarNode), tag: tagStr, line: int32(p.i + 1), col: int32(col + 1)}
+	n := pnode{kind: uint8(yaml.ScalarNode), tag: tagStr, line: p.row(), col: int32(col + 1)}
 	n.off, n.n = int32(p.start+col+1), int32(len(s)-2)
 	if s[0] == '"' {
 		n.style = uint8(yaml.DoubleQuotedStyle)
@@ -560,7 +566,7 @@ func (p *fastParser) quoted(s string, col int) int32 {
 // plain adds the node of plain scalar s (plainOKParse(s) holds) at column
 // col of the current line.
 func (p *fastParser) plain(s string, col int) int32 {
-	return p.add(pnode{kind: uint8(yaml.ScalarNode), tag: plainTag(s), off: int32(p.start + col), n: int32(len(s)), line: int32(p.i + 1), col: int32(col + 1)})
+	return p.add(pnode{kind: uint8(yaml.ScalarNode), tag: plainTag(s), off: int32(p.start + col), n: int32(len(s)), line: p.row(), col: int32(col + 1)})
 }
 
 // plainOKParse reports whether s is a plain scalar yaml.v3 reads as the
@@ -678,7 +684,7 @@ func decimal(s string) bool {
 // flow parses a one-line flow collection at the start of s, which starts
 // at column col of the current line; it returns the rest of s.
 func (p *fastParser) flow(s string, col int) (int32, string) {
-	n := pnode{kind: uint8(yaml.SequenceNode), tag: tagSeq, style: uint8(yaml.FlowStyle), line: int32(p.i + 1), col: int32(col + 1)}
+	n := pnode{kind: uint8(yaml.SequenceNode), tag: tagSeq, style: uint8(yaml.FlowStyle), line: p.row(), col: int32(col + 1)}
 	closing := byte(']')
 	if s[0] == '{' {
 		n.kind, n.tag, closing = uint8(yaml.MappingNode), tagMap, '}'

@@ -42,7 +42,7 @@ func checkFast(t *testing.T, name, src string) bool {
 		t.Fatalf("%s: trees differ: %v\n%s", name, err, src)
 	}
 	for _, small := range []int{0, 1 << 30} {
-		other, ok := parseFast(src, small)
+		other, ok := parseFast(src, 0, small)
 		if !ok {
 			t.Fatalf("%s: not parsed with small %d", name, small)
 		}

@@ -3,7 +3,6 @@ package codec
 import (
 	"bytes"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -24,23 +23,32 @@ const splitMin = 256 << 10
 // or alias crossing a cut (a run then fails to parse on its own). The
 // caller then parses the file whole, which also reports any error.
 func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
-	lines := bytes.SplitAfter(data, []byte("\n"))
+	// Line i is data[starts[i]:starts[i+1]], its line break included.
+	starts := make([]int, 1, bytes.Count(data, []byte("\n"))+2)
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	nlines := len(starts)
+	starts = append(starts, len(data))
+	line := func(i int) []byte { return data[starts[i]:starts[i+1]] }
 	start := -1
-	for i, l := range lines {
-		s := string(l)
-		if strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") || strings.HasPrefix(s, "%") || strings.HasPrefix(s, "\t") {
+	for i := range nlines {
+		l := line(i)
+		if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) || bytes.HasPrefix(l, []byte("%")) || bytes.HasPrefix(l, []byte("\t")) {
 			return nil, false
 		}
-		if strings.TrimRight(s, " \r\n") == "services:" && start < 0 {
+		if start < 0 && string(bytes.TrimRight(l, " \r\n")) == "services:" {
 			start = i
 		}
 	}
 	if start < 0 {
 		return nil, false
 	}
-	end := len(lines)
-	for i := start + 1; i < len(lines); i++ {
-		if c := firstChar(lines[i]); c >= 0 && lines[i][0] != ' ' {
+	end := nlines
+	for i := start + 1; i < nlines; i++ {
+		if c := firstChar(line(i)); c >= 0 && line(i)[0] != ' ' {
 			end = i
 			break
 		}
@@ -50,13 +58,14 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 	var keys []int
 	lastContent := -1
 	for i := start + 1; i < end; i++ {
-		c := firstChar(lines[i])
+		l := line(i)
+		c := firstChar(l)
 		if c < 0 {
 			continue
 		}
-		comment := lines[i][c] == '#'
+		comment := l[c] == '#'
 		if indent < 0 {
-			if comment || lines[i][c] == '-' {
+			if comment || l[c] == '-' {
 				return nil, false
 			}
 			indent = c
@@ -65,17 +74,17 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 		case c < indent, c == indent && comment:
 			return nil, false
 		case c == indent:
-			if lines[i][c] == '-' {
+			if l[c] == '-' {
 				return nil, false
 			}
 			keys = append(keys, i)
 		}
 		lastContent = i
-		if comment && nextContentIsKey(lines, i+1, end, indent) {
+		if comment && nextContentIsKey(line, i+1, end, indent) {
 			return nil, false // a comment just before a service: leave its attachment to yaml.v3
 		}
 	}
-	if len(keys) < 2 || lastContent < 0 || lines[lastContent][firstChar(lines[lastContent])] == '#' {
+	if len(keys) < 2 || lastContent < 0 || line(lastContent)[firstChar(line(lastContent))] == '#' {
 		return nil, false
 	}
 	if parts > len(keys) {
@@ -98,10 +107,6 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 	// One copy of the file as text, which the runs' nodes keep substrings
 	// of, instead of two copies of each run (joined, then converted).
 	src := string(data)
-	offset := make([]int, len(lines)+1)
-	for i, l := range lines {
-		offset[i+1] = offset[i] + len(l)
-	}
 	var skeleton yaml.Node
 	skeletonOK := false
 	var wg sync.WaitGroup
@@ -109,23 +114,25 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 		wg.Add(1)
 		go func(r *run) {
 			defer wg.Done()
+			text := src[starts[r.from]:starts[r.to]]
 			var d yaml.Node
-			text := src[offset[r.from]:offset[r.to]]
-			if fast, ok := ParseFast(text); ok {
-				d = *fast
-			} else if yaml.Unmarshal([]byte(text), &d) != nil {
+			if fast, ok := parseFast(text, r.from, smallTree); ok {
+				d = *fast // lines counted from the file's start already
+			} else if yaml.Unmarshal([]byte(text), &d) == nil {
+				shift(&d, r.from)
+			} else {
 				return
 			}
 			body := yamlx.Body(&d)
 			if body == nil || body.Kind != yaml.MappingNode || d.HeadComment != "" || d.FootComment != "" || body.FootComment != "" {
 				return
 			}
-			shift(body, r.from)
 			r.node, r.ok = body, true
 		}(&runs[p])
 	}
-	rest := append(append([][]byte(nil), lines[:start+1]...), lines[end:]...)
-	if yaml.Unmarshal(bytes.Join(rest, nil), &skeleton) == nil {
+	rest := make([]byte, 0, starts[start+1]+len(data)-starts[end])
+	rest = append(append(rest, data[:starts[start+1]]...), data[starts[end]:]...)
+	if yaml.Unmarshal(rest, &skeleton) == nil {
 		skeletonOK = true
 	}
 	wg.Wait()
@@ -152,11 +159,15 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 			n.Line += end - start - 1
 		}
 	})
-	merged := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: keys[0] + 1, Column: indent + 1}
+	n := 0
 	for _, r := range runs {
 		if !r.ok {
 			return nil, false
 		}
+		n += len(r.node.Content)
+	}
+	merged := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: keys[0] + 1, Column: indent + 1, Content: make([]*yaml.Node, 0, n)}
+	for _, r := range runs {
 		merged.Content = append(merged.Content, r.node.Content...)
 	}
 	*services = *merged
@@ -177,9 +188,9 @@ func firstChar(line []byte) int {
 	return -1
 }
 
-func nextContentIsKey(lines [][]byte, from, end, indent int) bool {
+func nextContentIsKey(line func(int) []byte, from, end, indent int) bool {
 	for i := from; i < end; i++ {
-		if c := firstChar(lines[i]); c >= 0 {
+		if c := firstChar(line(i)); c >= 0 {
 			return c <= indent
 		}
 	}
