@@ -34,13 +34,13 @@ func finish(root *yaml.Node, opts Options) map[*yaml.Node]bool {
 	skip := func(n *yaml.Node) bool { return n.Tag == encodedTag }
 	clearMergeTags(root, skip)
 	if rebasing(opts) {
-		for _, svc := range yamlx.Pairs(yamlx.Get(root, "services")) {
+		for svc := range yamlx.Entries(yamlx.Get(root, "services")) {
 			if !skip(svc.Value) {
 				rewriteService(svc.Value, opts.InDir, opts.OutDir, seen)
 			}
 		}
 		for _, section := range []string{"configs", "secrets"} {
-			for _, p := range yamlx.Pairs(yamlx.Get(root, section)) {
+			for p := range yamlx.Entries(yamlx.Get(root, section)) {
 				fixPath(yamlx.Get(p.Value, "file"), opts.InDir, opts.OutDir, false, seen)
 			}
 		}
@@ -349,7 +349,7 @@ func decodeEncoded(root *yaml.Node) error {
 // reindent moves encoded services written at indent under services to
 // the two spaces the encoder writes them at; their own nesting stays.
 func reindent(root *yaml.Node, indent int) {
-	for _, p := range yamlx.Pairs(yamlx.Get(root, "services")) {
+	for p := range yamlx.Entries(yamlx.Get(root, "services")) {
 		if p.Value.Tag != encodedTag {
 			continue
 		}

@@ -58,7 +58,7 @@ func KeyValueMap(n *yaml.Node) *yaml.Node {
 // alone for a null value).
 func KeyValueList(m *yaml.Node) *yaml.Node {
 	s := Seq()
-	for _, p := range Pairs(m) {
+	for p := range Entries(m) {
 		if IsNull(p.Value) {
 			s.Content = append(s.Content, Str(p.Key.Value))
 			continue

@@ -4,6 +4,7 @@
 package yamlx
 
 import (
+	"iter"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -86,7 +87,7 @@ func Pairs(m *yaml.Node) []Pair {
 	}
 	out := own
 	for _, src := range sources {
-		for _, p := range Pairs(src) {
+		for p := range Entries(src) {
 			if !seen[p.Key.Value] {
 				seen[p.Key.Value] = true
 				out = append(out, p)
@@ -94,6 +95,31 @@ func Pairs(m *yaml.Node) []Pair {
 		}
 	}
 	return out
+}
+
+// Entries yields the effective entries of mapping m, those Pairs returns
+// in the same order, without building a slice of them when m has no merge
+// keys: for callers that only loop over a mapping's entries.
+func Entries(m *yaml.Node) iter.Seq[Pair] {
+	return func(yield func(Pair) bool) {
+		m := Resolve(m)
+		if m == nil || m.Kind != yaml.MappingNode {
+			return
+		}
+		if hasMergeKey(m) {
+			for _, p := range Pairs(m) {
+				if !yield(p) {
+					return
+				}
+			}
+			return
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if !yield(Pair{m.Content[i], m.Content[i+1]}) {
+				return
+			}
+		}
+	}
 }
 
 // Get returns the value of key in mapping m (honouring merge keys), or nil.
@@ -111,7 +137,7 @@ func Get(m *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	if merges {
-		for _, p := range Pairs(m) {
+		for p := range Entries(m) {
 			if p.Key.Value == key {
 				return p.Value
 			}
@@ -144,7 +170,7 @@ func GetPair(m *yaml.Node, key string) (k, v *yaml.Node) {
 	if !hasMergeKey(Resolve(m)) {
 		return nil, nil
 	}
-	for _, p := range Pairs(m) {
+	for p := range Entries(m) {
 		if p.Key.Value == key {
 			return p.Key, p.Value
 		}

@@ -92,3 +92,30 @@ func TestDropMergedLeavesTheAnchoredNode(t *testing.T) {
 		t.Errorf("DropMerged changed a mapping that merges no such key")
 	}
 }
+
+// TestEntriesMatchPairs checks that Entries yields what Pairs returns, and
+// stops when the loop does.
+func TestEntriesMatchPairs(t *testing.T) {
+	root := parse(t, mergeDoc+"plain: {p: 1, q: 2, r: 3}\n")
+	for _, p := range append(Pairs(root), Pair{Value: root}, Pair{Value: Str("scalar")}, Pair{Value: nil}) {
+		var got []Pair
+		for e := range Entries(p.Value) {
+			got = append(got, e)
+		}
+		want := Pairs(p.Value)
+		if len(got) != len(want) {
+			t.Fatalf("%v: Entries yields %d entries, Pairs %d", p.Key, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%v: entry %d is %v, Pairs says %v", p.Key, i, got[i].Key.Value, want[i].Key.Value)
+			}
+		}
+		for e := range Entries(p.Value) {
+			if e != want[0] {
+				t.Fatalf("first entry differs")
+			}
+			break
+		}
+	}
+}
