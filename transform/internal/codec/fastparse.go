@@ -135,8 +135,9 @@ type fastParser struct {
 }
 
 // maxPooledNodes is the most scratch nodes a parser kept for reuse holds:
-// template outputs reuse one, a whole stack file's scratch goes.
-const maxPooledNodes = 4096
+// template outputs and the split parse's runs (runLines) reuse one, the
+// scratch of a larger text goes.
+const maxPooledNodes = 4*runLines + 64
 
 var parsers = sync.Pool{New: func() any { return new(fastParser) }}
 

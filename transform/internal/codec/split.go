@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
@@ -15,14 +16,15 @@ import (
 const splitMin = 256 << 10
 
 // parseSplit parses a large stack file with its services block cut into
-// contiguous runs of services parsed concurrently, and the rest of the
-// file parsed on its own. It gives the same node tree as one parse (lines
+// contiguous runs of services (of about maxLines lines at most, and at
+// least as many as workers where there are services enough) parsed by
+// workers goroutines, and the rest of the file parsed on its own. It gives the same node tree as one parse (lines
 // are shifted back to the file's), and declines (ok false) whenever the
 // file's layout leaves any doubt: no plain `services:` block, comments
 // between services, tabs, directives or several documents, or any anchor
 // or alias crossing a cut (a run then fails to parse on its own). The
 // caller then parses the file whole, which also reports any error.
-func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
+func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 	// Line i is data[starts[i]:starts[i+1]], its line break included.
 	starts := make([]int, 1, bytes.Count(data, []byte("\n"))+2)
 	for i, c := range data {
@@ -87,48 +89,58 @@ func parseSplit(data []byte, parts int) (doc *yaml.Node, ok bool) {
 	if len(keys) < 2 || lastContent < 0 || line(lastContent)[firstChar(line(lastContent))] == '#' {
 		return nil, false
 	}
-	if parts > len(keys) {
-		parts = len(keys)
-	}
+	// Runs of whole services, of about maxLines lines at most, and enough
+	// of them to keep the workers busy; the workers take the next run in
+	// turn.
+	limit := min(maxLines, (end-keys[0]+workers-1)/max(workers, 1))
 	type run struct {
 		from, to int // lines [from, to)
 		node     *yaml.Node
 		ok       bool
 	}
-	runs := make([]run, parts)
-	for p := range runs {
-		runs[p].from = keys[p*len(keys)/parts]
-		if p+1 < parts {
-			runs[p].to = keys[(p+1)*len(keys)/parts]
-		} else {
-			runs[p].to = end
+	var runs []run
+	for i, k := range keys {
+		if i == 0 || k-runs[len(runs)-1].from >= limit {
+			if len(runs) > 0 {
+				runs[len(runs)-1].to = k
+			}
+			runs = append(runs, run{from: k})
 		}
 	}
+	runs[len(runs)-1].to = end
 	// One copy of the file as text, which the runs' nodes keep substrings
 	// of, instead of two copies of each run (joined, then converted).
 	src := string(data)
 	var skeleton yaml.Node
 	skeletonOK := false
 	var wg sync.WaitGroup
-	for p := range runs {
+	var next atomic.Int64
+	for range min(workers, len(runs)) {
 		wg.Add(1)
-		go func(r *run) {
+		go func() {
 			defer wg.Done()
-			text := src[starts[r.from]:starts[r.to]]
-			var d yaml.Node
-			if fast, ok := parseFast(text, r.from, smallTree); ok {
-				d = *fast // lines counted from the file's start already
-			} else if yaml.Unmarshal([]byte(text), &d) == nil {
-				shift(&d, r.from)
-			} else {
-				return
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(runs) {
+					return
+				}
+				r := &runs[i]
+				text := src[starts[r.from]:starts[r.to]]
+				var d yaml.Node
+				if fast, ok := parseFast(text, r.from, smallTree); ok {
+					d = *fast // lines counted from the file's start already
+				} else if yaml.Unmarshal([]byte(text), &d) == nil {
+					shift(&d, r.from)
+				} else {
+					continue
+				}
+				body := yamlx.Body(&d)
+				if body == nil || body.Kind != yaml.MappingNode || d.HeadComment != "" || d.FootComment != "" || body.FootComment != "" {
+					continue
+				}
+				r.node, r.ok = body, true
 			}
-			body := yamlx.Body(&d)
-			if body == nil || body.Kind != yaml.MappingNode || d.HeadComment != "" || d.FootComment != "" || body.FootComment != "" {
-				return
-			}
-			r.node, r.ok = body, true
-		}(&runs[p])
+		}()
 	}
 	rest := make([]byte, 0, starts[start+1]+len(data)-starts[end])
 	rest = append(append(rest, data[:starts[start+1]]...), data[starts[end]:]...)
@@ -202,8 +214,10 @@ func shift(root *yaml.Node, n int) {
 	yamlx.Walk(root, func(x *yaml.Node) { x.Line += n })
 }
 
-// splitParts is how many runs a large file is cut into.
-func splitParts() int { return runtime.GOMAXPROCS(0) }
+// runLines is about the most lines a run of services parsed on its own
+// holds: the fast parser's scratch for that many is pooled, where one for
+// half the file would take as much memory again as the parsed nodes.
+const runLines = 2048
 
 // Split parses a large stack file with its services in parallel runs (see
 // parseSplit); ok is false for a small file, or whenever the file's layout
@@ -212,5 +226,5 @@ func Split(data []byte) (doc *yaml.Node, ok bool) {
 	if len(data) < splitMin {
 		return nil, false
 	}
-	return parseSplit(data, splitParts())
+	return parseSplit(data, runtime.GOMAXPROCS(0), runLines)
 }

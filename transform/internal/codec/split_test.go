@@ -35,11 +35,11 @@ func sameTree(a, b *yaml.Node, path string) error {
 
 // checkSplit parses data whole and split; where the split parse accepts
 // the file, both trees must be identical.
-func checkSplit(t *testing.T, name string, data []byte, parts int) bool {
+func checkSplit(t *testing.T, name string, data []byte, parts, maxLines int) bool {
 	t.Helper()
 	var whole yaml.Node
 	wholeErr := yaml.Unmarshal(data, &whole)
-	split, ok := parseSplit(data, parts)
+	split, ok := parseSplit(data, parts, maxLines)
 	if !ok {
 		return false
 	}
@@ -47,7 +47,7 @@ func checkSplit(t *testing.T, name string, data []byte, parts int) bool {
 		t.Fatalf("%s: split parse accepted a file that does not parse: %v", name, wholeErr)
 	}
 	if err := sameTree(&whole, split, ""); err != nil {
-		t.Fatalf("%s (%d parts): trees differ: %v", name, parts, err)
+		t.Fatalf("%s (%d parts, runs of %d lines): trees differ: %v", name, parts, maxLines, err)
 	}
 	return true
 }
@@ -64,8 +64,10 @@ func TestSplitParseMatchesWholeParse(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, parts := range []int{2, 3} {
-			if checkSplit(t, f, data, parts) {
-				accepted++
+			for _, maxLines := range []int{4, runLines} {
+				if checkSplit(t, f, data, parts, maxLines) {
+					accepted++
+				}
 			}
 		}
 	}
@@ -75,8 +77,10 @@ func TestSplitParseMatchesWholeParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
-	if !checkSplit(t, "benchgen", data, 2) {
-		t.Fatal("the benchmark workload is not split")
+	for _, maxLines := range []int{50, runLines} {
+		if !checkSplit(t, "benchgen", data, 2, maxLines) {
+			t.Fatal("the benchmark workload is not split")
+		}
 	}
 	t.Logf("%d corpus parses compared", accepted)
 	if accepted < 20 {
@@ -92,7 +96,7 @@ func TestSplitDeclines(t *testing.T) {
 		"one service":              "services:\n  a:\n    image: x\n",
 		"two documents":            "services:\n  a: {}\n  b: {}\n---\nx: 1\n",
 	} {
-		if _, ok := parseSplit([]byte(src), 2); ok {
+		if _, ok := parseSplit([]byte(src), 2, runLines); ok {
 			t.Errorf("%s: split parse accepted", name)
 		}
 	}
@@ -106,6 +110,6 @@ func FuzzSplitParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkSplit(t, "fuzz", data, 2)
+		checkSplit(t, "fuzz", data, 2, 3)
 	})
 }
