@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
@@ -108,9 +109,9 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 		}
 	}
 	runs[len(runs)-1].to = end
-	// One copy of the file as text, which the runs' nodes keep substrings
-	// of, instead of two copies of each run (joined, then converted).
-	src := string(data)
+	// The runs' nodes keep substrings of the file's bytes, read as a
+	// string without a copy (see Split).
+	src := unsafe.String(unsafe.SliceData(data), len(data))
 	var skeleton yaml.Node
 	skeletonOK := false
 	var wg sync.WaitGroup
@@ -221,7 +222,10 @@ const runLines = 2048
 
 // Split parses a large stack file with its services in parallel runs (see
 // parseSplit); ok is false for a small file, or whenever the file's layout
-// leaves a doubt, and the caller then parses it whole.
+// leaves a doubt, and the caller then parses it whole. The tree's scalar
+// values are read from data in place, not from a copy of the file (as
+// large as the file, kept as long as the tree): data must not change
+// while the tree is in use.
 func Split(data []byte) (doc *yaml.Node, ok bool) {
 	if len(data) < splitMin {
 		return nil, false
