@@ -36,7 +36,8 @@ type Pod struct {
 	Copy        []*Source
 	Args        map[string]any // merged, --set not yet applied
 
-	serviceLevel, topLevel podParts
+	// levels is what each level configures, until Finish merges it.
+	levels *struct{ service, top podParts }
 }
 
 type podParts struct {
@@ -59,7 +60,8 @@ type Job struct {
 	Args        map[string]any
 
 	setCompletions bool
-	service, top   jobParts
+	// levels is what each level configures, until Finish merges it.
+	levels *struct{ service, top jobParts }
 }
 
 type jobParts struct {
@@ -280,9 +282,12 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 		c.Pods[service] = p
 		c.PodOrder = append(c.PodOrder, service)
 	}
-	parts := &p.topLevel
+	if p.levels == nil {
+		p.levels = &struct{ service, top podParts }{}
+	}
+	parts := &p.levels.top
 	if serviceLevel {
-		parts = &p.serviceLevel
+		parts = &p.levels.service
 	}
 	val = yamlx.Resolve(val)
 	if yamlx.IsNull(val) {
@@ -338,9 +343,12 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 		c.Jobs[name] = j
 		c.JobOrder = append(c.JobOrder, name)
 	}
-	parts := &j.top
+	if j.levels == nil {
+		j.levels = &struct{ service, top jobParts }{}
+	}
+	parts := &j.levels.top
 	if serviceLevel {
-		parts = &j.service
+		parts = &j.levels.service
 	}
 	val = yamlx.Resolve(val)
 	if yamlx.IsNull(val) {
@@ -432,7 +440,8 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 				continue
 			}
 		}
-		s, t := p.serviceLevel, p.topLevel
+		s, t := p.levels.service, p.levels.top
+		p.levels = nil // merged: what a render keeps for every pod is smaller
 		p.Pod = concat(s.pod, t.pod)
 		p.Init = concat(s.init, t.init)
 		p.Transformer = concat(s.transformer, t.transformer)
@@ -443,13 +452,14 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 	for _, name := range c.JobOrder {
 		j := c.Jobs[name]
 		j.InServices = services[name]
-		j.Templates = concat(j.service.templates, j.top.templates)
-		j.Args = MergeArgs(MergeArgs(MergeArgs(c.jobGlobal, j.top.args), j.service.args), cmdline)
+		j.Templates = concat(j.levels.service.templates, j.levels.top.templates)
+		j.Args = MergeArgs(MergeArgs(MergeArgs(c.jobGlobal, j.levels.top.args), j.levels.service.args), cmdline)
 		if !j.InServices && len(j.Templates) == 0 {
 			errs.Add(j.Pos.Errorf("x-jobs names %q, which is not a service, and gives no templates to create it from", name).WithService(name))
 			continue
 		}
 		errs.Add(diag.Service(j.decodeOptions(), name))
+		j.levels = nil
 	}
 	return errs.Err()
 }
@@ -487,7 +497,7 @@ func (j *Job) decodeOptions() error {
 	// opt returns an option's node (service level first); null means the
 	// default, and anything but a scalar is an error.
 	opt := func(key, expected string) (*yaml.Node, diag.Pos) {
-		for _, parts := range []jobParts{j.service, j.top} {
+		for _, parts := range []jobParts{j.levels.service, j.levels.top} {
 			n, ok := parts.opts[key]
 			if !ok {
 				continue
