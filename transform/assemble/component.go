@@ -817,7 +817,7 @@ const ControllerVolumeDir = "/podlike-volumes/"
 func (in PodInput) prepare(src *config.Source, name string, comp *yaml.Node) (*yaml.Node, error) {
 	dir := in.Dir
 	if src != nil && src.Kind == config.KindFile && src.Path != "" {
-		dir = filepath.Dir(src.Path)
+		dir = src.Folder()
 	}
 	err := checkKeys(comp)
 	if err == nil {

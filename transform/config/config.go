@@ -5,6 +5,7 @@
 package config
 
 import (
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -96,15 +97,16 @@ type Config struct {
 	Library  []*Source // named-template libraries (x-podlike.library)
 
 	podGlobal, jobGlobal map[string]any
-	// keys holds the key of every plain file source by its path, so the
-	// services that name one template share one path and key string.
-	keys map[string]string
+	// keys holds the key and folder of every plain file source by its
+	// path, so the services that name one template share these strings.
+	keys  map[string][2]string
+	paths pathCache
 }
 
 // Collect decodes the extension fields of files. It reports every problem
 // it finds as a diag.List, with what it could decode.
 func Collect(files []*load.File) (*Config, error) {
-	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}, keys: map[string]string{}}
+	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}, keys: map[string][2]string{}, paths: pathCache{}}
 	var errs diag.List
 	for _, f := range files {
 		services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
@@ -261,7 +263,7 @@ func (c *Config) topLevel(f *load.File, key, val *yaml.Node, ext string) error {
 				c.jobGlobal = MergeArgs(c.jobGlobal, args)
 			}
 		case name == "library" && ext == PodlikeKey:
-			srcs, err := decodeSources(f.Name, f.Dir, p.Value)
+			srcs, err := decodeSources(c.paths, f.Name, f.Dir, p.Value)
 			errs.Add(err)
 			c.Library = append(c.Library, srcs...)
 		case ext == PodlikeKey:
@@ -322,7 +324,7 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 			errs.Add(f.Pos(kv.Key).Errorf("unknown x-podlike key %q; expected one of %s", kv.Key.Value, strings.Join(podKeys, ", ")))
 			continue
 		}
-		srcs, err := decodeSources(f.Name, f.Dir, kv.Value)
+		srcs, err := decodeSources(c.paths, f.Name, f.Dir, kv.Value)
 		if err != nil {
 			errs.Add(err)
 			continue
@@ -361,7 +363,7 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 	for _, kv := range yamlx.Pairs(val) {
 		switch kv.Key.Value {
 		case "templates":
-			srcs, err := decodeSources(f.Name, f.Dir, kv.Value)
+			srcs, err := decodeSources(c.paths, f.Name, f.Dir, kv.Value)
 			errs.Add(err)
 			setService(srcs, name)
 			c.share(srcs)
@@ -464,10 +466,10 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 	return errs.Err()
 }
 
-// share gives plain file sources (no fallback) the path string and key
-// of the first source with that path, computed once: a build asks each
-// source for its key once per execution, and thousands of services name
-// the same few templates.
+// share gives plain file sources (no fallback) the path, key and folder
+// strings of the first source with that path, computed once: a build asks
+// each source for its key and folder once per execution, and thousands of
+// services name the same few templates.
 func (c *Config) share(srcs []*Source) {
 	for _, s := range srcs {
 		if s.Kind != KindFile || s.Fallback != nil {
@@ -475,10 +477,10 @@ func (c *Config) share(srcs []*Source) {
 		}
 		k, ok := c.keys[s.Path]
 		if !ok {
-			k = s.Key()
+			k = [2]string{s.Key(), filepath.Dir(s.Path)}
 			c.keys[s.Path] = k
 		}
-		s.Path, s.key = k[len("file:"):], k
+		s.Path, s.key, s.dir = k[0][len("file:"):], k[0], k[1]
 	}
 }
 

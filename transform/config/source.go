@@ -36,7 +36,7 @@ type Source struct {
 	Pos                diag.Pos // where the stack names it
 	Service            string   // the first service that uses it, for messages
 
-	key string // Key, where Collect computed it
+	key, dir string // Key and Folder, where Collect computed them
 }
 
 func setService(srcs []*Source, service string) {
@@ -73,6 +73,15 @@ func (s *Source) Key() string {
 	return k
 }
 
+// Folder is the folder of a file source's path: relative paths in what
+// it renders resolve against it.
+func (s *Source) Folder() string {
+	if s.dir != "" {
+		return s.dir
+	}
+	return filepath.Dir(s.Path)
+}
+
 // Name is how messages name the source: the path, URL or built-in name, or
 // "inline template at FILE:LINE".
 func (s *Source) Name() string {
@@ -101,7 +110,7 @@ func displayName(f string) string {
 }
 
 // decodeSources reads one item or a list of items.
-func decodeSources(file, dir string, n *yaml.Node) ([]*Source, error) {
+func decodeSources(pc pathCache, file, dir string, n *yaml.Node) ([]*Source, error) {
 	n = yamlx.Resolve(n)
 	if yamlx.IsNull(n) {
 		return nil, nil
@@ -109,7 +118,7 @@ func decodeSources(file, dir string, n *yaml.Node) ([]*Source, error) {
 	if n.Kind == yaml.SequenceNode {
 		var out []*Source
 		for _, it := range n.Content {
-			s, err := decodeSource(file, dir, it)
+			s, err := decodeSource(pc, file, dir, it)
 			if err != nil {
 				return nil, err
 			}
@@ -117,14 +126,14 @@ func decodeSources(file, dir string, n *yaml.Node) ([]*Source, error) {
 		}
 		return out, nil
 	}
-	s, err := decodeSource(file, dir, n)
+	s, err := decodeSource(pc, file, dir, n)
 	if err != nil {
 		return nil, err
 	}
 	return []*Source{s}, nil
 }
 
-func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
+func decodeSource(pc pathCache, file, dir string, n *yaml.Node) (*Source, error) {
 	pos := diag.At(file, n)
 	n = yamlx.Resolve(n)
 	switch n.Kind {
@@ -132,7 +141,7 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 		if yamlx.IsNull(n) || n.Value == "" {
 			return nil, pos.Errorf("empty template item; expected a path, a URL, or file:/inline:/http:")
 		}
-		return fromString(n.Value, dir, pos), nil
+		return fromString(pc, n.Value, dir, pos), nil
 	case yaml.MappingNode:
 	default:
 		return nil, pos.Errorf("template item is %s; expected a path, a URL, or a mapping with file:, inline: or http:", yamlx.KindName(n))
@@ -149,13 +158,13 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 			if val.Value == "" || yamlx.IsNull(val) {
 				return nil, kpos.Errorf("file: needs a path")
 			}
-			return &Source{Kind: KindFile, Path: absPath(dir, val.Value), Written: val.Value, Pos: pos}, nil
+			return &Source{Kind: KindFile, Path: pc.abs(dir, val.Value), Written: val.Value, Pos: pos}, nil
 		}
-		opts, err := itemOptions(file, dir, val, "file", "path", map[string]bool{"path": true, "fallback": true})
+		opts, err := itemOptions(pc, file, dir, val, "file", "path", map[string]bool{"path": true, "fallback": true})
 		if err != nil {
 			return nil, err
 		}
-		return &Source{Kind: KindFile, Path: absPath(dir, opts.main), Written: opts.main, Fallback: opts.fallback, Pos: pos}, nil
+		return &Source{Kind: KindFile, Path: pc.abs(dir, opts.main), Written: opts.main, Fallback: opts.fallback, Pos: pos}, nil
 	case "http":
 		if val.Kind == yaml.ScalarNode {
 			if !isURL(val.Value) {
@@ -163,7 +172,7 @@ func decodeSource(file, dir string, n *yaml.Node) (*Source, error) {
 			}
 			return &Source{Kind: KindHTTP, URL: val.Value, Pos: pos}, nil
 		}
-		opts, err := itemOptions(file, dir, val, "http", "url", map[string]bool{"url": true, "fallback": true, "insecure": true, "sha256": true, "fallback_on_mismatch": true})
+		opts, err := itemOptions(pc, file, dir, val, "http", "url", map[string]bool{"url": true, "fallback": true, "insecure": true, "sha256": true, "fallback_on_mismatch": true})
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +219,7 @@ type itemOpts struct {
 	fallback *Source
 }
 
-func itemOptions(file, dir string, m *yaml.Node, kind, mainKey string, allowed map[string]bool) (itemOpts, error) {
+func itemOptions(pc pathCache, file, dir string, m *yaml.Node, kind, mainKey string, allowed map[string]bool) (itemOpts, error) {
 	var o itemOpts
 	if m.Kind != yaml.MappingNode {
 		return o, diag.At(file, m).Errorf("%s: expected a string or a mapping, got %s", kind, yamlx.KindName(m))
@@ -226,7 +235,7 @@ func itemOptions(file, dir string, m *yaml.Node, kind, mainKey string, allowed m
 	}
 	o.main = v
 	if fb := yamlx.Get(m, "fallback"); fb != nil {
-		s, err := decodeSource(file, dir, fb)
+		s, err := decodeSource(pc, file, dir, fb)
 		if err != nil {
 			return o, err
 		}
@@ -235,18 +244,36 @@ func itemOptions(file, dir string, m *yaml.Node, kind, mainKey string, allowed m
 	return o, nil
 }
 
-func fromString(v, dir string, pos diag.Pos) *Source {
+func fromString(pc pathCache, v, dir string, pos diag.Pos) *Source {
 	switch {
 	case isURL(v):
 		return &Source{Kind: KindHTTP, URL: v, Pos: pos}
 	case strings.HasPrefix(v, "builtin:"):
 		return &Source{Kind: KindBuiltin, Text: strings.TrimPrefix(v, "builtin:"), Pos: pos}
 	}
-	return &Source{Kind: KindFile, Path: absPath(dir, v), Written: v, Pos: pos}
+	return &Source{Kind: KindFile, Path: pc.abs(dir, v), Written: v, Pos: pos}
 }
 
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// pathCache holds the absolute path of each template path a stack names,
+// by its folder and the path as written: thousands of services name the
+// same few templates. A nil cache computes every path.
+type pathCache map[[2]string]string
+
+func (pc pathCache) abs(dir, p string) string {
+	if pc == nil {
+		return absPath(dir, p)
+	}
+	k := [2]string{dir, p}
+	a, ok := pc[k]
+	if !ok {
+		a = absPath(dir, p)
+		pc[k] = a
+	}
+	return a
 }
 
 func absPath(dir, p string) string {
