@@ -46,47 +46,84 @@ const (
 	shapeTmpfs                    // mapping path: options
 )
 
-// componentKeys are the keys podlike's controller reads in a component,
-// with the shape it decodes each into.
-var componentKeys = map[string]shape{
-	"image": shapeString, "working_dir": shapeString, "stop_signal": shapeString, "user": shapeString,
-	"runtime": shapeString, "userns_mode": shapeString, "isolation": shapeString, "cpuset": shapeString,
-	"mem_limit": shapeString, "memswap_limit": shapeString, "shm_size": shapeString,
-	"entrypoint": shapeCommand, "command": shapeCommand,
-	"environment": shapeEnvironment, "env_file": shapeEnvFile,
-	"labels": shapeStringMap, "sysctls": shapeStringMap, "storage_opt": shapeStorageOpt, "tmpfs": shapeTmpfs,
-	"volumes":    shapeVolumes,
-	"privileged": shapeBool, "read_only": shapeBool, "stdin_open": shapeBool, "tty": shapeBool, "oom_kill_disable": shapeBool,
-	"stop_grace_period": shapeDuration,
-	"healthcheck":       shapeHealthcheck,
-	"oom_score_adj":     shapeInt, "cpu_shares": shapeInt, "cpu_period": shapeInt, "cpu_quota": shapeInt,
-	"cpu_rt_period": shapeInt, "cpu_rt_runtime": shapeInt, "cpu_count": shapeInt, "cpu_percent": shapeInt,
-	"pids_limit": shapeInt, "mem_swappiness": shapeInt,
-	"cpus":            shapeNumber,
-	"mem_reservation": shapeBytes,
-	"cap_add":         shapeStringList, "cap_drop": shapeStringList, "group_add": shapeStringList,
-	"security_opt": shapeStringList, "devices": shapeStringList, "device_cgroup_rules": shapeStringList,
-	"ulimits":      shapeUlimits,
-	"logging":      shapeLogging,
-	"blkio_config": shapeBlkio,
-	"depends_on":   shapeDependsOn,
+// componentShape is the shape podlike's controller decodes a component
+// key into; ok is false for a key it does not read.
+func componentShape(key string) (sh shape, ok bool) {
+	switch key {
+	case "image", "working_dir", "stop_signal", "user", "runtime", "userns_mode", "isolation", "cpuset",
+		"mem_limit", "memswap_limit", "shm_size":
+		return shapeString, true
+	case "entrypoint", "command":
+		return shapeCommand, true
+	case "environment":
+		return shapeEnvironment, true
+	case "env_file":
+		return shapeEnvFile, true
+	case "labels", "sysctls":
+		return shapeStringMap, true
+	case "storage_opt":
+		return shapeStorageOpt, true
+	case "tmpfs":
+		return shapeTmpfs, true
+	case "volumes":
+		return shapeVolumes, true
+	case "privileged", "read_only", "stdin_open", "tty", "oom_kill_disable":
+		return shapeBool, true
+	case "stop_grace_period":
+		return shapeDuration, true
+	case "healthcheck":
+		return shapeHealthcheck, true
+	case "oom_score_adj", "cpu_shares", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime",
+		"cpu_count", "cpu_percent", "pids_limit", "mem_swappiness":
+		return shapeInt, true
+	case "cpus":
+		return shapeNumber, true
+	case "mem_reservation":
+		return shapeBytes, true
+	case "cap_add", "cap_drop", "group_add", "security_opt", "devices", "device_cgroup_rules":
+		return shapeStringList, true
+	case "ulimits":
+		return shapeUlimits, true
+	case "logging":
+		return shapeLogging, true
+	case "blkio_config":
+		return shapeBlkio, true
+	case "depends_on":
+		return shapeDependsOn, true
+	}
+	return 0, false
 }
 
 // serviceOnly explains, for keys a component cannot have, where they
-// belong instead.
-var serviceOnly = map[string]string{
-	"ports":          "the controller owns the pod's network; set ports on the service",
-	"expose":         "the controller owns the pod's network; set expose on the service",
-	"networks":       "components join the controller's network; set networks on the service",
-	"hostname":       "components share the controller's hostname; set hostname on the service",
-	"extra_hosts":    "components share the controller's network; set extra_hosts on the service",
-	"dns":            "components share the controller's network; set dns on the service",
-	"dns_search":     "components share the controller's network; set dns_search on the service",
-	"restart":        "the controller stops the pod when a component exits; Swarm restarts the task (deploy.restart_policy on the service)",
-	"deploy":         "Swarm settings belong to the service",
-	"secrets":        "secrets are mounted on the service's task; set them on the service",
-	"configs":        "configs are mounted on the service's task; set them on the service",
-	"container_name": "the controller names the component containers",
+// belong instead ("" for other keys).
+func serviceOnly(key string) string {
+	switch key {
+	case "ports":
+		return "the controller owns the pod's network; set ports on the service"
+	case "expose":
+		return "the controller owns the pod's network; set expose on the service"
+	case "networks":
+		return "components join the controller's network; set networks on the service"
+	case "hostname":
+		return "components share the controller's hostname; set hostname on the service"
+	case "extra_hosts":
+		return "components share the controller's network; set extra_hosts on the service"
+	case "dns":
+		return "components share the controller's network; set dns on the service"
+	case "dns_search":
+		return "components share the controller's network; set dns_search on the service"
+	case "restart":
+		return "the controller stops the pod when a component exits; Swarm restarts the task (deploy.restart_policy on the service)"
+	case "deploy":
+		return "Swarm settings belong to the service"
+	case "secrets":
+		return "secrets are mounted on the service's task; set them on the service"
+	case "configs":
+		return "configs are mounted on the service's task; set them on the service"
+	case "container_name":
+		return "the controller names the component containers"
+	}
+	return ""
 }
 
 // componentEnv is what normalising needs besides the component: the
@@ -102,11 +139,11 @@ func checkKeys(comp *yaml.Node) error {
 	kv := entries(comp)
 	for i := 0; i+1 < len(kv); i += 2 {
 		key := kv[i].Value
-		if _, known := componentKeys[key]; known {
+		if _, known := componentShape(key); known {
 			continue
 		}
 		msg := fmt.Sprintf("key %q is not one podlike's controller accepts in a component (it would stop at start-up)", key)
-		if why, ok := serviceOnly[key]; ok {
+		if why := serviceOnly(key); why != "" {
 			msg += ": " + why
 		}
 		return fmt.Errorf("%s", msg)
@@ -218,7 +255,7 @@ func normalise(comp *yaml.Node, env componentEnv) (*yaml.Node, error) {
 	var envFiles *yaml.Node
 	for i := 0; i+1 < len(kv); i += 2 {
 		key := kv[i].Value
-		sh := componentKeys[key]
+		sh, _ := componentShape(key)
 		v := yamlx.Resolve(kv[i+1])
 		if yamlx.IsNull(v) {
 			differ(i)

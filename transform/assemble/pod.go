@@ -33,22 +33,38 @@ const DockerSocket = "/var/run/docker.sock:/var/run/docker.sock:ro"
 // Swarm service cannot ask for another (see docs/migrating-from-podlike.md).
 const DefaultControllerCommand = "-logs -ipc=false"
 
-// controllerKeys are the service keys copied to the controller (list A):
-// those that describe the Swarm task. Keys that describe the process go to
-// the main component only; on the controller they break it.
-var controllerKeys = []string{"configs", "credential_spec", "deploy", "dns", "dns_search", "domainname",
-	"expose", "extra_hosts", "hostname", "isolation", "labels", "logging", "mac_address", "networks",
-	"pid", "ports", "secrets", "stop_grace_period", "volumes"}
+// controllerKey says whether a service key is copied to the controller
+// (list A): those that describe the Swarm task. Keys that describe the
+// process go to the main component only; on the controller they break it.
+// (Key sets are switches: no package initialiser, and no scan per key.)
+func controllerKey(k string) bool {
+	switch k {
+	case "configs", "credential_spec", "deploy", "dns", "dns_search", "domainname",
+		"expose", "extra_hosts", "hostname", "isolation", "labels", "logging", "mac_address", "networks",
+		"pid", "ports", "secrets", "stop_grace_period", "volumes":
+		return true
+	}
+	return false
+}
 
-// mainComponentKeys are the service keys copied to the main component.
-var mainComponentKeys = []string{"blkio_config", "cap_add", "cap_drop", "command", "cpu_count", "cpu_percent",
-	"cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
-	"device_cgroup_rules", "devices", "entrypoint", "env_file", "environment", "group_add",
-	"healthcheck", "image", "isolation", "labels", "logging", "mem_limit", "mem_reservation",
-	"mem_swappiness", "memswap_limit", "oom_kill_disable", "oom_score_adj", "pids_limit",
-	"privileged", "read_only", "runtime", "security_opt", "shm_size", "stdin_open",
-	"stop_grace_period", "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits",
-	"user", "userns_mode", "volumes", "working_dir"}
+// mainComponentKey says whether a service key is copied to the main
+// component.
+func mainComponentKey(k string) bool {
+	switch k {
+	case "blkio_config", "cap_add", "cap_drop", "command", "cpu_count", "cpu_percent",
+		"cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
+		"device_cgroup_rules", "devices", "entrypoint", "env_file", "environment", "group_add",
+		"healthcheck", "image", "isolation", "labels", "logging", "mem_limit", "mem_reservation",
+		"mem_swappiness", "memswap_limit", "oom_kill_disable", "oom_score_adj", "pids_limit",
+		"privileged", "read_only", "runtime", "security_opt", "shm_size", "stdin_open",
+		"stop_grace_period", "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits",
+		"user", "userns_mode", "volumes", "working_dir":
+		return true
+	}
+	return false
+}
+
+func dependsOnKey(k string) bool { return k == "depends_on" }
 
 // Renderer executes a template source for a service.
 type Renderer struct {
@@ -165,8 +181,8 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 		ctrl = yamlx.Map()
 	}
 	ctrl.Style &^= yaml.FlowStyle
-	copyKeys(ctrl, svc, controllerKeySet)
-	copyKeys(ctrl, svc, dependsOnKeySet)
+	copyKeys(ctrl, svc, controllerKey)
+	copyKeys(ctrl, svc, dependsOnKey)
 	kv := entries(svc)
 	for i := 0; i+1 < len(kv); i += 2 {
 		if k := kv[i]; strings.HasPrefix(k.Value, "x-") && yamlx.Get(ctrl, k.Value) == nil {
@@ -293,32 +309,14 @@ func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
 	return nil
 }
 
-// keySet is a set of service keys, built once: copyKeys runs several
-// times for every pod.
-type keySet map[string]bool
-
-func newKeySet(keys ...string) keySet {
-	s := make(keySet, len(keys))
-	for _, k := range keys {
-		s[k] = true
-	}
-	return s
-}
-
-var (
-	controllerKeySet    = newKeySet(controllerKeys...)
-	mainComponentKeySet = newKeySet(mainComponentKeys...)
-	dependsOnKeySet     = newKeySet("depends_on")
-)
-
 // copyKeys copies the listed keys from src to dst, in src's order, where
 // dst does not set them. The service node src is the build's own copy, and
 // the controller and its label texts only read shared values (labels are
 // written before the controller is finished), so values are not copied.
-func copyKeys(dst, src *yaml.Node, keys keySet) {
+func copyKeys(dst, src *yaml.Node, keys func(string) bool) {
 	kv := entries(src)
 	for i := 0; i+1 < len(kv); i += 2 {
-		if k := kv[i]; keys[k.Value] && yamlx.Get(dst, k.Value) == nil {
+		if k := kv[i]; keys(k.Value) && yamlx.Get(dst, k.Value) == nil {
 			dst.Content = append(dst.Content, keyNode(k), kv[i+1])
 		}
 	}
@@ -386,12 +384,12 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 		main = yamlx.Map()
 	}
 	fromService := yamlx.Map()
-	copyKeys(fromService, in.Service, mainComponentKeySet)
+	copyKeys(fromService, in.Service, mainComponentKey)
 	fromService, err := in.prepare(nil, mainName, fromService)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	copyKeys(main, fromService, mainComponentKeySet)
+	copyKeys(main, fromService, mainComponentKey)
 	if img, _ := yamlx.Scalar(yamlx.Get(main, "image")); img == "" {
 		return nil, nil, nil, &diag.Error{Service: in.Name, Msg: fmt.Sprintf("main component %q has no image: neither the service nor a transformer template sets one", mainName)}
 	}

@@ -4,7 +4,6 @@
 package merge
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -75,7 +74,7 @@ func keyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 			return nil, false
 		}
 		key, _, hasValue := strings.Cut(it.Value, "=")
-		if !keyRe.MatchString(key) {
+		if !isKey(key) {
 			return nil, false
 		}
 		withValue = withValue || hasValue
@@ -86,5 +85,18 @@ func keyValueMap(seq *yaml.Node) (*yaml.Node, bool) {
 	return yamlx.KeyValueMap(seq), true
 }
 
-// keyRe matches an environment variable or label key.
-var keyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+// isKey reports whether s is an environment variable or label key:
+// [A-Za-z_][A-Za-z0-9_.-]* (a byte loop: no regular expression to
+// compile at every start).
+func isKey(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,5 +101,16 @@ func BenchmarkInto(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		Into(yamlx.Copy(base.Content[0]), yamlx.Copy(over.Content[0]))
+	}
+}
+
+// TestIsKey checks the byte loop against the regular expression it
+// replaces.
+func TestIsKey(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+	for _, s := range []string{"", "A", "_", "a1", "1a", "a.b-c_d", "a b", "a=b", ".a", "-a", "é", "aé", "A_Z.9-", "a\n", "Zz09", "a/b", "a:b"} {
+		if got, want := isKey(s), re.MatchString(s); got != want {
+			t.Errorf("isKey(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

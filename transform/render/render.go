@@ -372,11 +372,17 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 	return body, nil
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// The regular expressions read error messages only: compiled on first use,
+// not at every start of the program.
+var yamlLineRe = lazyRegexp(`^yaml: line (\d+): (.*)$`)
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 func outputError(name, out string, err error) error {
 	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		lines := strings.Split(out, "\n")
 		snippet := ""
@@ -390,9 +396,9 @@ func outputError(name, out string, err error) error {
 
 // execRe matches an execution error; the "executing" anchor finds the
 // line even when a template's name has colons ("inline template at f:7").
-var execRe = regexp.MustCompile(`(?s)^template: (.*?):(\d+):(\d+): executing "([^"]*)" at <.*?>: (.*)$`)
-var parseRe = regexp.MustCompile(`(?s)^template: (.*):(\d+): (.*)$`)
-var undefinedFuncRe = regexp.MustCompile(`function "(\w+)" not defined`)
+var execRe = lazyRegexp(`(?s)^template: (.*?):(\d+):(\d+): executing "([^"]*)" at <.*?>: (.*)$`)
+var parseRe = lazyRegexp(`(?s)^template: (.*):(\d+): (.*)$`)
+var undefinedFuncRe = lazyRegexp(`function "(\w+)" not defined`)
 
 // templateError turns text/template's "template: NAME:LINE[:COL]: msg" into
 // a diag.Error naming the template and line.
@@ -402,7 +408,7 @@ func templateError(name string, err error) error {
 		return d
 	}
 	msg := err.Error()
-	if m := execRe.FindStringSubmatch(msg); m != nil {
+	if m := execRe().FindStringSubmatch(msg); m != nil {
 		if m[4] != name && m[4] != m[1] {
 			return &diag.Error{Template: name, Msg: fmt.Sprintf("in %q, line %s: %s", m[4], m[2], cleanExecMsg(m[5]))}
 		}
@@ -413,7 +419,7 @@ func templateError(name string, err error) error {
 			return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", line, cleanExecMsg(text))}
 		}
 	}
-	if m := parseRe.FindStringSubmatch(msg); m != nil {
+	if m := parseRe().FindStringSubmatch(msg); m != nil {
 		return &diag.Error{Template: name, Msg: fmt.Sprintf("line %s: %s", m[2], cleanExecMsg(m[3]))}
 	}
 	return &diag.Error{Template: name, Msg: cleanExecMsg(strings.TrimPrefix(msg, "template: "))}
@@ -422,13 +428,13 @@ func templateError(name string, err error) error {
 // includeError words an error inside an included template for the
 // include call's own error.
 func includeError(err error) error {
-	if m := execRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := execRe().FindStringSubmatch(err.Error()); m != nil {
 		return fmt.Errorf("in %q, line %s: %s", m[4], m[2], cleanExecMsg(m[5]))
 	}
 	return err
 }
 
-var errCallingRe = regexp.MustCompile(`error calling (\w+): `)
+var errCallingRe = lazyRegexp(`error calling (\w+): `)
 
 // cleanExecMsg shortens text/template's wording and explains what a user
 // would not guess: a blocked function, a missing {{ end }}.
@@ -437,10 +443,10 @@ func cleanExecMsg(s string) string {
 	if i := strings.Index(s, ">: "); i >= 0 && strings.HasPrefix(s, "<") {
 		s = s[i+3:]
 	}
-	s = errCallingRe.ReplaceAllString(s, "$1: ")
+	s = errCallingRe().ReplaceAllString(s, "$1: ")
 	s = strings.ReplaceAll(s, tickName+": ", "")
 	s = strings.ReplaceAll(s, callName+": ", "")
-	if m := undefinedFuncRe.FindStringSubmatch(s); m != nil && blocked[m[1]] {
+	if m := undefinedFuncRe().FindStringSubmatch(s); m != nil && blocked[m[1]] {
 		s = fmt.Sprintf("function %q is blocked: templates may not read the environment, the network or the clock, or draw random numbers (pass the value as an arg)", m[1])
 	}
 	if strings.Contains(s, "unexpected EOF") {
