@@ -12,78 +12,79 @@ import (
 	"github.com/podtemplate/podtemplate/transform"
 )
 
-// defaultGCPercent is the collector's target outside renders of files
-// (and during those when the environment sets GOGC or GOMEMLIMIT, which
-// main and renderStack leave alone): a command's live heap is then small
-// or of unknown size, and a little more collection than Go's default
-// keeps it near its live size.
+// defaultGCPercent is the collector's target outside renders (and during
+// them when the environment sets GOGC or GOMEMLIMIT, which main and
+// renderStack leave alone): a little more collection than Go's default
+// keeps a long-running command's heap near its live size.
 const defaultGCPercent = 70
 
-// The memory limit of a render is renderLimitBase + renderLimitPerByte
-// times the size of its input files. A render's live heap peaks at about
-// 30 times its input (the node trees of the input and of the built
-// stack), and the runtime's own memory is about 10 MiB plus 9% of the
-// heap: 45 times leaves the collector some 40% of the peak as headroom,
-// and without a GOGC target it does not run before the heap reaches the
-// limit, so it runs a few times per render (none for 10 services).
-// Against GOGC=70 on scripts/benchgen stacks (peak RSS, CPU time):
-// 3 000 services 80 -> 74 MiB and -6%, 30 000 services 657 -> 541 MiB
-// and -6%, 1 000 services 41 MiB either way and -14%.
+// A render runs without a GOGC target, under a soft memory limit that
+// only grows. It starts at renderLimitPerInputByte times the size of the
+// input files plus renderLimitBase (at least renderLimitMin), below what
+// the live heap of a render needs (it peaks at 20 to 30 times the
+// input), so that the first collection comes late but not too late.
+// After each collection the limit is raised to renderLimitBase plus
+// renderLimitPerLiveByte times the live heap when it is lower: the heap
+// may then grow by half the largest live heap so far, as with GOGC=50 at
+// the peak, but the collector does not run while the heap is below the
+// limit, which makes it rare before the peak (GOGC collects every time
+// the heap grows by its percentage, from 4 MiB on) and after it (the
+// limit stays while the live heap shrinks). A 10-service render does not
+// collect at all. renderLimitBase is the runtime's own memory.
+//
+// Measured against GOGC=70 on scripts/benchgen stacks, interleaved runs
+// (median peak RSS and CPU time; GC mark work as the sum of the live
+// heap after each cycle): 3 000 services 69.5 -> 60.3 MiB, 146 -> 143 MB
+// marked, CPU -10% (within the noise); 30 000 services 485 -> 430
+// MiB, 1544 -> 1689 MB marked, CPU +2%. GOGC=50 gives 58.7 and 424 MiB
+// for a third more marking (CPU +11% at 30 000); a factor of 1.4 or 1.3
+// instead of 1.5, 436 or 369 MiB at 30 000 for 18% or 46% more.
 const (
-	renderLimitBase    = 12 << 20
-	renderLimitPerByte = 45
+	renderLimitMin          = 16 << 20
+	renderLimitBase         = 10 << 20
+	renderLimitPerInputByte = 25
+	renderLimitPerLiveByte  = 1.5
 )
 
-// renderLimitPerLiveByte keeps the limit at least renderLimitBase plus
-// this times the live heap after every collection (the limit is raised
-// when it is lower): a stack that grows more than its input size
-// predicts, through templates or included files, is then collected with
-// a quarter of its live heap as headroom (as with GOGC=25) instead of
-// continuously. The benchmark stacks stay some 10% below it.
-const renderLimitPerLiveByte = 1.35
-
 // renderStack is transform.Render under the render's memory limit (see
-// renderLimitPerByte). Collection returns to defaultGCPercent afterwards:
-// deploy and run keep following jobs for a long time.
+// renderLimitPerLiveByte). Collection returns to defaultGCPercent
+// afterwards: deploy and run keep following jobs for a long time.
 func renderStack(ctx context.Context, opts transform.Options) (*transform.Result, error) {
-	limit, ok := renderMemoryLimit(opts.Files)
-	if !ok || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return transform.Render(ctx, opts)
 	}
-	renderGC.begin(limit)
+	renderGC.begin(renderStartLimit(opts.Files))
 	defer renderGC.end()
 	return transform.Render(ctx, opts)
+}
+
+// renderStartLimit is the first memory limit of a render of files:
+// renderLimitMin when a size is unknown (standard input, or a file that
+// is not a regular one: the render reports it).
+func renderStartLimit(files []string) int64 {
+	var size int64
+	for _, f := range files {
+		if f == "-" {
+			return renderLimitMin
+		}
+		st, err := os.Stat(f)
+		if err != nil || !st.Mode().IsRegular() {
+			return renderLimitMin
+		}
+		size += st.Size()
+	}
+	if size > (math.MaxInt64-renderLimitBase)/renderLimitPerInputByte {
+		return math.MaxInt64
+	}
+	return max(renderLimitMin, renderLimitBase+renderLimitPerInputByte*size)
 }
 
 // renderGC holds the collector's settings while renders run (several at
 // once in tests, which call run in one process).
 var renderGC limitGuard
 
-// renderMemoryLimit is the memory limit for a render of files; false when
-// a size is unknown (standard input, or a file that is not a regular one:
-// the render reports it).
-func renderMemoryLimit(files []string) (int64, bool) {
-	var size int64
-	for _, f := range files {
-		if f == "-" {
-			return 0, false
-		}
-		st, err := os.Stat(f)
-		if err != nil || !st.Mode().IsRegular() {
-			return 0, false
-		}
-		size += st.Size()
-	}
-	if size > (math.MaxInt64-renderLimitBase)/renderLimitPerByte {
-		return math.MaxInt64, true
-	}
-	return renderLimitBase + renderLimitPerByte*size, true
-}
-
-// limitGuard sets the collector for renders: the memory limit (the
-// largest of the running renders') without a GOGC target, and raises the
-// limit after a collection to renderLimitBase plus renderLimitPerLiveByte
-// times the live heap when it is lower.
+// limitGuard sets the collector for renders and raises the memory limit
+// after each collection (see renderLimitPerLiveByte).
 type limitGuard struct {
 	mu      sync.Mutex
 	running int   // renders under the guard
@@ -91,14 +92,15 @@ type limitGuard struct {
 	armed   bool  // a check is waiting for the next collection
 }
 
-// begin sets the collector for a render whose input gives limit.
-func (g *limitGuard) begin(limit int64) {
+// begin sets the collector for a render whose first limit is start (the
+// largest of the running renders').
+func (g *limitGuard) begin(start int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.running++
-	if g.running == 1 || limit > g.limit {
-		g.limit = limit
-		debug.SetMemoryLimit(limit)
+	if g.running == 1 || start > g.limit {
+		g.limit = start
+		debug.SetMemoryLimit(start)
 	}
 	if g.running == 1 {
 		debug.SetGCPercent(-1)
@@ -128,13 +130,15 @@ func (g *limitGuard) check() bool {
 		g.armed = false
 		return false
 	}
+	// The heap marked live by the last collection (MemStats has only the
+	// heap in use now, which counts what was allocated since).
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
 	if sample[0].Value.Kind() != metrics.KindUint64 {
 		return true
 	}
 	live := float64(sample[0].Value.Uint64())
-	if want := int64(live*renderLimitPerLiveByte) + renderLimitBase; want > g.limit {
+	if want := renderLimitBase + int64(live*renderLimitPerLiveByte); want > g.limit {
 		g.limit = want
 		debug.SetMemoryLimit(want)
 	}

@@ -10,33 +10,33 @@ import (
 	"time"
 )
 
-func TestRenderMemoryLimit(t *testing.T) {
+func TestRenderStartLimit(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.yml"), filepath.Join(dir, "b.yml")
-	if err := os.WriteFile(a, make([]byte, 1000), 0o644); err != nil {
+	if err := os.WriteFile(a, make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(b, make([]byte, 24), 0o644); err != nil {
+	if err := os.WriteFile(b, make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := renderMemoryLimit([]string{a, b}); !ok || got != renderLimitBase+renderLimitPerByte*1024 {
-		t.Errorf("two files: %d %v", got, ok)
+	if got := renderStartLimit([]string{a, b}); got != renderLimitBase+renderLimitPerInputByte<<21 {
+		t.Errorf("two 1 MiB files: %d", got)
 	}
-	for _, files := range [][]string{{a, "-"}, {filepath.Join(dir, "missing.yml")}, {dir}} {
-		if got, ok := renderMemoryLimit(files); ok {
-			t.Errorf("%q: %d, want no limit", files, got)
+	for _, files := range [][]string{{a, "-"}, {filepath.Join(dir, "missing.yml")}, {dir}, {}} {
+		if got := renderStartLimit(files); got != renderLimitMin {
+			t.Errorf("%q: %d, want the minimum", files, got)
 		}
 	}
 }
 
-// TestLimitGuard checks that a render whose live heap outgrows the limit
-// its input gave gets the limit raised after a collection, and that the
-// collector is back to its default after the render.
+// TestLimitGuard checks that a render whose live heap outgrows its limit
+// gets the limit raised after a collection, and that the collector is
+// back to its default after the render.
 func TestLimitGuard(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	var g limitGuard
-	g.begin(renderLimitBase)
+	g.begin(renderLimitMin)
 	live := make([][]byte, 64)
 	for i := range live {
 		live[i] = make([]byte, 1<<20)
@@ -61,9 +61,9 @@ func TestLimitGuard(t *testing.T) {
 	}
 	// Two renders at once: the larger limit, and the default only after
 	// the last.
-	g.begin(renderLimitBase)
-	g.begin(2 * renderLimitBase)
-	if got := debug.SetMemoryLimit(-1); got != 2*renderLimitBase {
+	g.begin(renderLimitMin)
+	g.begin(2 * renderLimitMin)
+	if got := debug.SetMemoryLimit(-1); got != 2*renderLimitMin {
 		t.Errorf("limit of two renders: %d", got)
 	}
 	g.end()
