@@ -24,13 +24,14 @@ RUNS=${RUNS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-go build -o "$work/podtemplate" ./cmd/podtemplate
+# Built as the Dockerfile and scripts/install.sh build it (static).
+CGO_ENABLED=0 go build -trimpath -o "$work/podtemplate" ./cmd/podtemplate
 go build -o "$work/floor" ./transform/internal/codec/floor
 go build -o "$work/benchrun" ./scripts/benchrun
 mkdir "$work/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$work/hello/main.go"
 printf 'module hello\n\ngo 1.24\n' >"$work/hello/go.mod"
-(cd "$work/hello" && GOWORK=off go build -o "$work/hello-world" .)
+(cd "$work/hello" && GOWORK=off CGO_ENABLED=0 go build -trimpath -o "$work/hello-world" .)
 bench() { "$work/benchrun" "$@"; }
 
 have_docker=no
