@@ -111,17 +111,17 @@ func Collect(files []*load.File) (*Config, error) {
 	for _, f := range files {
 		services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
 		if services != nil && services.Kind == yaml.MappingNode {
-			for _, p := range yamlx.Pairs(services) {
+			for p := range yamlx.Entries(services) {
 				svc := yamlx.Resolve(p.Value)
 				if svc == nil || svc.Kind != yaml.MappingNode {
 					continue
 				}
 				// `<<` merge keys can bring the fields in (SPEC §2).
 				if k, v := yamlx.GetPair(svc, PodlikeKey); k != nil {
-					errs.Add(diag.Service(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+					errs.Add(forService(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
 				}
 				if k, v := yamlx.GetPair(svc, JobsKey); k != nil {
-					errs.Add(diag.Service(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+					errs.Add(forService(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
 				}
 			}
 		}
@@ -143,7 +143,7 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 	for fi, f := range files {
 		var removed []*yaml.Node
 		if services := yamlx.Resolve(yamlx.Get(f.Root, "services")); services != nil && services.Kind == yaml.MappingNode {
-			for _, p := range yamlx.Pairs(services) {
+			for p := range yamlx.Entries(services) {
 				svc := yamlx.Resolve(p.Value)
 				if svc == nil || svc.Kind != yaml.MappingNode {
 					continue
@@ -248,7 +248,7 @@ func (c *Config) topLevel(f *load.File, key, val *yaml.Node, ext string) error {
 		return f.Pos(key).Errorf("top-level %s is %s; expected a mapping of service names (and args)", ext, yamlx.KindName(val))
 	}
 	var errs diag.List
-	for _, p := range yamlx.Pairs(val) {
+	for p := range yamlx.Entries(val) {
 		name := p.Key.Value
 		switch {
 		case name == "args":
@@ -267,9 +267,9 @@ func (c *Config) topLevel(f *load.File, key, val *yaml.Node, ext string) error {
 			errs.Add(err)
 			c.Library = append(c.Library, srcs...)
 		case ext == PodlikeKey:
-			errs.Add(diag.Service(c.podEntry(f, name, p.Key, p.Value, false), name))
+			errs.Add(forService(c.podEntry(f, name, p.Key, p.Value, false), name))
 		default:
-			errs.Add(diag.Service(c.jobEntry(f, name, p.Key, p.Value, false), name))
+			errs.Add(forService(c.jobEntry(f, name, p.Key, p.Value, false), name))
 		}
 	}
 	return errs.Err()
@@ -299,7 +299,7 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 		return f.Pos(val).Errorf("x-podlike is %s; expected a mapping with %s", yamlx.KindName(val), strings.Join(podKeys, ", "))
 	}
 	var errs diag.List
-	for _, kv := range yamlx.Pairs(val) {
+	for kv := range yamlx.Entries(val) {
 		var dst *[]*Source
 		switch kv.Key.Value {
 		case "pod":
@@ -331,7 +331,11 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 		}
 		setService(srcs, service)
 		c.share(srcs)
-		*dst = append(*dst, srcs...)
+		if *dst == nil {
+			*dst = srcs // (a new list: decodeSources keeps none)
+		} else {
+			*dst = append(*dst, srcs...)
+		}
 	}
 	return errs.Err()
 }
@@ -360,7 +364,7 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 		return f.Pos(val).Errorf("x-jobs entry is %s; expected a mapping with %s", yamlx.KindName(val), strings.Join(jobKeys, ", "))
 	}
 	var errs diag.List
-	for _, kv := range yamlx.Pairs(val) {
+	for kv := range yamlx.Entries(val) {
 		switch kv.Key.Value {
 		case "templates":
 			srcs, err := decodeSources(c.paths, f.Name, f.Dir, kv.Value)
@@ -460,7 +464,7 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 			errs.Add(j.Pos.Errorf("x-jobs names %q, which is not a service, and gives no templates to create it from", name).WithService(name))
 			continue
 		}
-		errs.Add(diag.Service(j.decodeOptions(), name))
+		errs.Add(forService(j.decodeOptions(), name))
 		j.levels = nil
 	}
 	return errs.Err()
@@ -482,6 +486,15 @@ func (c *Config) share(srcs []*Source) {
 		}
 		s.Path, s.key, s.dir = k[0][len("file:"):], k[0], k[1]
 	}
+}
+
+// forService is diag.Service for an error that may be nil, without the
+// allocations of its checks: most entries have no problem.
+func forService(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	return diag.Service(err, name)
 }
 
 func concat(a, b []*Source) []*Source {
@@ -616,7 +629,7 @@ func ServiceNames(file string, root *yaml.Node) (map[string]bool, error) {
 		return nil, diag.At(file, services).Errorf("services is %s; expected a mapping of service names", yamlx.KindName(services))
 	}
 	names := map[string]bool{}
-	for _, p := range yamlx.Pairs(services) {
+	for p := range yamlx.Entries(services) {
 		names[p.Key.Value] = true
 	}
 	return names, nil
