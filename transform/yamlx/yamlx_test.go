@@ -1,6 +1,7 @@
 package yamlx
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -116,6 +117,71 @@ func TestEntriesMatchPairs(t *testing.T) {
 				t.Fatalf("first entry differs")
 			}
 			break
+		}
+	}
+}
+
+// checkKeysRef is CheckKeys' duplicate check as a map of every mapping's
+// keys, the reference for its comparisons in small mappings.
+func checkKeysRef(m *yaml.Node) *yaml.Node {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if IsMergeKey(k) {
+			continue
+		}
+		if seen[k.Value] {
+			return k
+		}
+		seen[k.Value] = true
+	}
+	return nil
+}
+
+// TestCheckKeysDuplicates compares CheckKeys with the reference on
+// mappings of up to twice smallMapping keys drawn from a few names, merge
+// keys among them.
+func TestCheckKeysDuplicates(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "<<"}
+	for i := 0; i < 20000; i++ {
+		m := Map()
+		for j := r.IntN(2*smallMapping + 2); j > 0; j-- {
+			k := Str(names[r.IntN(len(names))])
+			if k.Value == MergeKey && r.IntN(2) == 0 {
+				k.Tag = "!!merge"
+			}
+			m.Content = append(m.Content, k, Map())
+		}
+		want := checkKeysRef(m)
+		got := CheckKeys(m)
+		if (got == nil) != (want == nil) || got != nil && got.Node != want {
+			t.Fatalf("CheckKeys on %d keys: %v, want the duplicate %v", len(m.Content)/2, got, want)
+		}
+	}
+}
+
+// BenchmarkCheckKeys checks the keys of one service's template outputs
+// (see the codec's benchmarks), as a render does for every output.
+func BenchmarkCheckKeys(b *testing.B) {
+	var docs []*yaml.Node
+	for _, src := range []string{
+		"pod:\n  image: rycus86/podlike:0.5.1\n  command: -logs -pids=false\n  labels:\n    pod.owner: \"team3\"\n",
+		"app:\n  image: example/app:3\n  environment:\n    - SERVICE=svc00003\n    - SHARD=3\n",
+		"proxy:\n  image: nginx:1.25\n  environment:\n    UPSTREAM: \"127.0.0.1:8080\"\n  command: [\"nginx\", \"-g\", \"daemon off;\"]\nmetrics:\n  image: prom/statsd-exporter:v0.26.0\n  command: [\"--statsd.listen-udp=:9125\"]\n  labels:\n    shard: \"3\"\n",
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, Body(&doc))
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, d := range docs {
+			if p := CheckKeys(d); p != nil {
+				b.Fatal(p.Msg)
+			}
 		}
 	}
 }
