@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/docker/cli/cli/compose/template"
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -158,39 +159,44 @@ func toBoolean(s string) (string, string, error) {
 // castPaths is docker/cli's interpolateTypeCastMapping
 // (cli/compose/loader/interpolate.go): "*" matches any key, "[]" a list
 // item.
-var castPaths = []struct {
+// Built on first use: only values holding a $ need them.
+var castPaths = sync.OnceValue(func() []castPath {
+	return []castPath{
+		{svc("configs", "[]", "mode"), toInt},
+		{svc("secrets", "[]", "mode"), toInt},
+		{svc("healthcheck", "retries"), toInt},
+		{svc("healthcheck", "disable"), toBoolean},
+		{svc("deploy", "replicas"), toInt},
+		{svc("deploy", "update_config", "parallelism"), toInt},
+		{svc("deploy", "update_config", "max_failure_ratio"), toFloat},
+		{svc("deploy", "rollback_config", "parallelism"), toInt},
+		{svc("deploy", "rollback_config", "max_failure_ratio"), toFloat},
+		{svc("deploy", "restart_policy", "max_attempts"), toInt},
+		{svc("deploy", "placement", "max_replicas_per_node"), toInt},
+		{svc("ports", "[]", "target"), toInt},
+		{svc("ports", "[]", "published"), toInt},
+		{svc("ulimits", "*"), toInt},
+		{svc("ulimits", "*", "hard"), toInt},
+		{svc("ulimits", "*", "soft"), toInt},
+		{svc("privileged"), toBoolean},
+		{svc("oom_score_adj"), toInt},
+		{svc("read_only"), toBoolean},
+		{svc("stdin_open"), toBoolean},
+		{svc("tty"), toBoolean},
+		{svc("volumes", "[]", "read_only"), toBoolean},
+		{svc("volumes", "[]", "volume", "nocopy"), toBoolean},
+		{[]string{"networks", "*", "external"}, toBoolean},
+		{[]string{"networks", "*", "internal"}, toBoolean},
+		{[]string{"networks", "*", "attachable"}, toBoolean},
+		{[]string{"volumes", "*", "external"}, toBoolean},
+		{[]string{"secrets", "*", "external"}, toBoolean},
+		{[]string{"configs", "*", "external"}, toBoolean},
+	}
+})
+
+type castPath struct {
 	path []string
 	cast caster
-}{
-	{svc("configs", "[]", "mode"), toInt},
-	{svc("secrets", "[]", "mode"), toInt},
-	{svc("healthcheck", "retries"), toInt},
-	{svc("healthcheck", "disable"), toBoolean},
-	{svc("deploy", "replicas"), toInt},
-	{svc("deploy", "update_config", "parallelism"), toInt},
-	{svc("deploy", "update_config", "max_failure_ratio"), toFloat},
-	{svc("deploy", "rollback_config", "parallelism"), toInt},
-	{svc("deploy", "rollback_config", "max_failure_ratio"), toFloat},
-	{svc("deploy", "restart_policy", "max_attempts"), toInt},
-	{svc("deploy", "placement", "max_replicas_per_node"), toInt},
-	{svc("ports", "[]", "target"), toInt},
-	{svc("ports", "[]", "published"), toInt},
-	{svc("ulimits", "*"), toInt},
-	{svc("ulimits", "*", "hard"), toInt},
-	{svc("ulimits", "*", "soft"), toInt},
-	{svc("privileged"), toBoolean},
-	{svc("oom_score_adj"), toInt},
-	{svc("read_only"), toBoolean},
-	{svc("stdin_open"), toBoolean},
-	{svc("tty"), toBoolean},
-	{svc("volumes", "[]", "read_only"), toBoolean},
-	{svc("volumes", "[]", "volume", "nocopy"), toBoolean},
-	{[]string{"networks", "*", "external"}, toBoolean},
-	{[]string{"networks", "*", "internal"}, toBoolean},
-	{[]string{"networks", "*", "attachable"}, toBoolean},
-	{[]string{"volumes", "*", "external"}, toBoolean},
-	{[]string{"secrets", "*", "external"}, toBoolean},
-	{[]string{"configs", "*", "external"}, toBoolean},
 }
 
 func svc(parts ...string) []string { return append([]string{"services", "*"}, parts...) }
@@ -209,7 +215,7 @@ func casterFor(path []string) caster {
 			break
 		}
 	}
-	for _, c := range castPaths {
+	for _, c := range castPaths() {
 		if matchPath(parts, c.path) {
 			return c.cast
 		}
@@ -335,8 +341,12 @@ func holdsDollar(n *yaml.Node, seen map[*yaml.Node]bool) bool {
 // templates (inline: in x-podlike or x-jobs) is skipped.
 func eachValue(root *yaml.Node, fn func(n *yaml.Node, path []string, service string) bool) {
 	stop := false
-	var walk func(n *yaml.Node, path []string, inExt bool)
-	walk = func(n *yaml.Node, path []string, inExt bool) {
+	// path is the walked node's path: one stack for the whole walk (a
+	// fresh slice for every entry cost an allocation a node), which fn
+	// may read during its call only.
+	var path []string
+	var walk func(n *yaml.Node, inExt bool)
+	walk = func(n *yaml.Node, inExt bool) {
 		if n == nil || stop {
 			return
 		}
@@ -362,32 +372,40 @@ func eachValue(root *yaml.Node, fn func(n *yaml.Node, path []string, service str
 					v := n.Content[i+1]
 					if v.Kind == yaml.SequenceNode {
 						for _, c := range v.Content {
-							walk(c, path, inExt)
+							walk(c, inExt)
 						}
 					} else {
-						walk(v, path, inExt)
+						walk(v, inExt)
 					}
 					continue
 				}
-				walk(n.Content[i+1], append(path[:len(path):len(path)], k), inExt || consumed(path, k))
+				ext := inExt || consumed(path, k)
+				path = append(path, k)
+				walk(n.Content[i+1], ext)
+				path = path[:len(path)-1]
 			}
 		case yaml.SequenceNode:
+			path = append(path, "[]")
 			for _, c := range n.Content {
-				walk(c, append(path[:len(path):len(path)], "[]"), inExt)
+				walk(c, inExt)
 			}
+			path = path[:len(path)-1]
 		}
 	}
-	walk(root, nil, false)
+	walk(root, false)
 }
 
 // reference is docker/cli's template pattern (cli/compose/template).
-var reference = regexp.MustCompile(`\$(?i:(?P<escaped>\$)|(?P<named>[_a-z][_a-z0-9]*(?::?[-?][^}]*)?)|{(?P<braced>[_a-z][_a-z0-9]*(?::?[-?][^}]*)?)}|(?P<invalid>))`)
+// (Compiled on first use: only values holding a $ need it.)
+var reference = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$(?i:(?P<escaped>\$)|(?P<named>[_a-z][_a-z0-9]*(?::?[-?][^}]*)?)|{(?P<braced>[_a-z][_a-z0-9]*(?::?[-?][^}]*)?)}|(?P<invalid>))`)
+})
 
 // plainVariables returns the variables s names without a default or a
 // required marker, which become blank when unset.
 func plainVariables(s string) []string {
 	var names []string
-	for _, m := range reference.FindAllStringSubmatch(s, -1) {
+	for _, m := range reference().FindAllStringSubmatch(s, -1) {
 		if name := m[2] + m[3]; name != "" && !strings.ContainsAny(name, "-?") {
 			names = append(names, name)
 		}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -161,7 +162,8 @@ func parsed(name, dir string, doc *yaml.Node) (*File, error) {
 	return f, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlLine reads yaml.v3's error messages (compiled on first use).
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlError turns a yaml.v3 syntax error into a positioned diag.Error.
 func yamlError(name string, err error) error {
@@ -170,7 +172,7 @@ func yamlError(name string, err error) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		// yaml.v3 counts a parser error's line from 0 (scanner errors
 		// from 1); its parser messages are the "did not find expected" ones.
@@ -208,7 +210,12 @@ func checkKeys(f *File) error {
 			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
 		}
 		if n.Kind == yaml.MappingNode {
-			keys := make(map[string]bool, len(n.Content)/2)
+			// Small mappings (nearly all) are checked for duplicates
+			// pairwise: a map for each would cost an allocation a mapping.
+			var keys map[string]bool
+			if len(n.Content) > 32 {
+				keys = make(map[string]bool, len(n.Content)/2)
+			}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
 				if p := yamlx.KeyIssue(k); p != "" {
@@ -217,10 +224,9 @@ func checkKeys(f *File) error {
 				if yamlx.IsMergeKey(k) {
 					continue
 				}
-				if keys[k.Value] {
+				if seenKey(n.Content[:i], keys, k.Value) {
 					return diag.At(name, k).Errorf("duplicate key %q", k.Value).WithService(service)
 				}
-				keys[k.Value] = true
 			}
 		}
 		for i, c := range n.Content {
@@ -235,6 +241,23 @@ func checkKeys(f *File) error {
 		return nil
 	}
 	return walk(n, 0, "")
+}
+
+// seenKey reports whether key is among the keys of the entries before
+// (merge keys aside): in keys, which it then adds key to, when keys is not
+// nil, else by comparing.
+func seenKey(before []*yaml.Node, keys map[string]bool, key string) bool {
+	if keys != nil {
+		seen := keys[key]
+		keys[key] = true
+		return seen
+	}
+	for j := 0; j+1 < len(before); j += 2 {
+		if e := before[j]; e.Value == key && !yamlx.IsMergeKey(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxFileSize bounds an input file: a stack of 10000 services is about
