@@ -92,6 +92,9 @@ func supported(n *yaml.Node) (bool, error) {
 		if c == nil {
 			return false, errors.New("a collection node holds a missing node")
 		}
+		if plainLeaf(c) {
+			continue // most nodes: nothing to check, no call
+		}
 		cok, err := supported(c)
 		if err != nil {
 			return false, err
@@ -99,6 +102,13 @@ func supported(n *yaml.Node) (bool, error) {
 		ok = ok && cok
 	}
 	return ok, nil
+}
+
+// plainLeaf reports whether n is a scalar that is well formed and that
+// the writer handles: what supported finds for most nodes, in short.
+func plainLeaf(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && len(n.Content) == 0 && n.Anchor == "" && n.FootComment == "" &&
+		n.Style&(yaml.TaggedStyle|yaml.FlowStyle) == 0 && (n.Tag == "" || strings.HasPrefix(n.Tag, "!!"))
 }
 
 // supportedHere reports whether the writer handles n itself (not its
