@@ -2,6 +2,7 @@ package emit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -22,6 +23,22 @@ const (
 	hasDollar             // the line holds a $
 )
 
+// isASCII reports whether b holds only ASCII bytes, eight at a time.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // newText indexes b; ok is false for text whose lines this index cannot
 // follow the way yaml.v3 does: a byte order mark, or a line break other
 // than \n and \r\n.
@@ -35,24 +52,38 @@ func newText(b []byte) (*text, bool) {
 	}
 	n := bytes.Count(b, []byte("\n")) + 1
 	t := &text{b: b, starts: make([]int32, 1, n), flags: make([]uint8, 0, n), nl: "\n"}
-	var flags uint8
-	for i, c := range b {
-		switch {
-		case c == '\n':
-			t.flags = append(t.flags, flags)
-			flags = 0
-			t.starts = append(t.starts, int32(i+1))
-		case c == '\r':
-			if i+1 >= len(b) || b[i+1] != '\n' {
-				return nil, false
+	// Line by line, with the library's vectorised searches rather than a
+	// look at every byte, and no search of a line for what the file does
+	// not hold.
+	crs, dollars, ascii := bytes.IndexByte(b, '\r') >= 0, bytes.IndexByte(b, '$') >= 0, isASCII(b)
+	for start := 0; ; {
+		end := bytes.IndexByte(b[start:], '\n')
+		last := end < 0
+		if last {
+			end = len(b)
+		} else {
+			end += start
+		}
+		line := b[start:end]
+		var flags uint8
+		if crs {
+			if r := bytes.IndexByte(line, '\r'); r >= 0 && (r != len(line)-1 || last) {
+				return nil, false // a carriage return not before a line feed
 			}
-		case c == '$':
+		}
+		if dollars && bytes.IndexByte(line, '$') >= 0 {
 			flags |= hasDollar
-		case c >= utf8.RuneSelf:
+		}
+		if !ascii && !isASCII(line) {
 			flags |= nonASCII
 		}
+		t.flags = append(t.flags, flags)
+		if last {
+			break
+		}
+		start = end + 1
+		t.starts = append(t.starts, int32(start))
 	}
-	t.flags = append(t.flags, flags)
 	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
 		t.nl = "\r\n"
 	}
