@@ -313,13 +313,29 @@ func setLabel(labels *yaml.Node, key string, v *yaml.Node) error {
 // dst does not set them. The service node src is the build's own copy, and
 // the controller and its label texts only read shared values (labels are
 // written before the controller is finished), so values are not copied.
+// The entries are gathered first and appended at once: dst grows once.
 func copyKeys(dst, src *yaml.Node, keys func(string) bool) {
+	var buf [16]*yaml.Node
+	add := buf[:0]
 	kv := entries(src)
 	for i := 0; i+1 < len(kv); i += 2 {
-		if k := kv[i]; keys(k.Value) && yamlx.Get(dst, k.Value) == nil {
-			dst.Content = append(dst.Content, keyNode(k), kv[i+1])
+		if k := kv[i]; keys(k.Value) && yamlx.Get(dst, k.Value) == nil && !hasKey(add, k.Value) {
+			add = append(add, keyNode(k), kv[i+1])
 		}
 	}
+	if len(add) > 0 {
+		dst.Content = append(dst.Content, add...)
+	}
+}
+
+// hasKey reports whether the flat key, value list kv has key.
+func hasKey(kv []*yaml.Node, key string) bool {
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i].Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 func addSocket(ctrl *yaml.Node) error {

@@ -39,6 +39,8 @@ type Stack struct {
 	// Check returns docker's objections to a built service (none when
 	// docker stack deploy accepts it); nil checks nothing.
 	Check func(name string, svc *yaml.Node) []string
+
+	lookup func(string) (string, bool) // Env's, made once (see Services)
 }
 
 // Finish receives each built service (key is its name's node) in the
@@ -60,6 +62,13 @@ func Services(s Stack, finish Finish) (*Built, error) {
 	cfg := s.Config
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
 		return &Built{}, nil
+	}
+	// One function for every pod (a method value would be a new closure,
+	// with a copy of s, for each).
+	env := s.Env
+	s.lookup = func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
 	}
 	services := yamlx.Resolve(yamlx.Get(s.Root, "services"))
 	if services == nil || yamlx.IsNull(services) {
@@ -261,9 +270,4 @@ func (s Stack) templates(name string) ([]string, diag.Pos) {
 		}
 	}
 	return names, pos
-}
-
-func (s Stack) lookup(name string) (string, bool) {
-	v, ok := s.Env[name]
-	return v, ok
 }
