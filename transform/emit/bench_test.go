@@ -32,3 +32,32 @@ func BenchmarkEncode3000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkService3000 encodes the 3000 services of the stack as rebuilt
+// services spliced into the input's text, as a render does.
+func BenchmarkService3000(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := benchgen.Write(dir, 3000); err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "stack.yml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		b.Fatal(err)
+	}
+	root := doc.Content[0]
+	services := root.Content[3]
+	o := New(root, YAML, Options{InDir: dir, OutDir: filepath.Join(dir, "out"), EscapeDollars: true}, &Input{Text: data, Root: root})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j+1 < len(services.Content); j += 2 {
+			if _, err := o.Service(services.Content[j], services.Content[j+1]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

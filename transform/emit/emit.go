@@ -52,10 +52,11 @@ func finish(root *yaml.Node, opts Options) map[*yaml.Node]bool {
 }
 
 // finishService does what finish does for one service definition svc that
-// is not shared with the rest of the tree (a rebuilt pod or job).
-func finishService(svc *yaml.Node, opts Options) {
+// is not shared with the rest of the tree (a rebuilt pod or job); rebase
+// is rebasing(opts), worked out once for all services.
+func finishService(svc *yaml.Node, opts Options, rebase bool) {
 	clearMergeTags(svc, nil)
-	if rebasing(opts) {
+	if rebase {
 		rewriteService(svc, opts.InDir, opts.OutDir, map[*yaml.Node]bool{})
 	}
 	if opts.EscapeDollars && holdsDollar(svc, nil) {
@@ -247,6 +248,7 @@ const encodedTag = "!podtemplate/encoded"
 // built (in parallel), Write the whole document at the end.
 type Output struct {
 	opts   Options
+	rebase bool // rebasing(opts)
 	format Format
 	// early says rebuilt services are encoded as they are built, so their
 	// nodes can be dropped: they are spliced into the input's text, or
@@ -261,7 +263,7 @@ type Output struct {
 // (the first input file), YAML output keeps in's text wherever the
 // output did not change it.
 func New(root *yaml.Node, format Format, opts Options, in *Input) *Output {
-	o := &Output{opts: opts, format: format, in: in, lay: layout{services: 2}}
+	o := &Output{opts: opts, rebase: rebasing(opts), format: format, in: in, lay: layout{services: 2}}
 	if format == JSON {
 		return o
 	}
@@ -280,7 +282,7 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 	if !o.early {
 		return svc, nil // finished with the rest of the tree, by Write
 	}
-	finishService(svc, o.opts)
+	finishService(svc, o.opts, o.rebase)
 	if o.text != nil {
 		// The comments above the key stay in the text.
 		k := *key
