@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,23 +44,47 @@ func Interpolate(f *File, env map[string]string, warn func(string)) error {
 		// (An alias cycle is reported by validation; it cannot be copied.)
 		unshare(f.Root)
 	}
-	missing := map[string]bool{}
 	lookup := func(name string) (string, bool) {
 		v, ok := env[name]
 		return v, ok
 	}
-	var errs diag.List
-	eachValue(f.Root, func(n *yaml.Node, path []string, service string) bool {
-		for _, name := range plainVariables(n.Value) {
-			if _, ok := env[name]; !ok {
-				missing[name] = true
+	// found is what interpolating (part of) the file finds: the problems,
+	// in document order, and the variables that are not set.
+	type found struct {
+		errs    diag.List
+		missing map[string]bool
+	}
+	visit := func(into *found) valueFunc {
+		return func(n *yaml.Node, path []string, service string) {
+			for _, name := range plainVariables(n.Value) {
+				if _, ok := env[name]; !ok {
+					if into.missing == nil {
+						into.missing = map[string]bool{}
+					}
+					into.missing[name] = true
+				}
+			}
+			if err := substitute(n, path, lookup); err != nil {
+				into.errs.Add(diag.Service(f.Pos(n).Errorf("%s", err.Error()), service))
 			}
 		}
-		if err := substitute(n, path, lookup); err != nil {
-			errs.Add(diag.Service(f.Pos(n).Errorf("%s", err.Error()), service))
+	}
+	var all found
+	eachValue(f.Root, visit(&all), func() (valueFunc, func()) {
+		part := &found{}
+		return visit(part), func() {
+			for _, e := range part.errs {
+				all.errs.Add(e)
+			}
+			for name := range part.missing {
+				if all.missing == nil {
+					all.missing = map[string]bool{}
+				}
+				all.missing[name] = true
+			}
 		}
-		return true
 	})
+	errs, missing := all.errs, all.missing
 	if err := errs.Err(); err != nil {
 		return err
 	}
@@ -245,10 +270,8 @@ func Lenient(root *yaml.Node, env map[string]string) *yaml.Node {
 		v, ok := env[name]
 		return v, ok
 	}
-	eachValue(c, func(n *yaml.Node, path []string, _ string) bool {
-		_ = substitute(n, path, lookup)
-		return true
-	})
+	fn := func(n *yaml.Node, path []string, _ string) { _ = substitute(n, path, lookup) }
+	eachValue(c, fn, func() (valueFunc, func()) { return fn, func() {} })
 	return c
 }
 
@@ -334,65 +357,118 @@ func holdsDollar(n *yaml.Node, seen map[*yaml.Node]bool) bool {
 	return false
 }
 
-// eachValue calls fn on every string scalar value holding a $, with its
-// path in docker's form (keys, "[]" for list items) and the service it
-// belongs to, until fn returns false. It follows Content only, never an
-// alias to its anchor, so each node is visited once. The text of inline
-// templates (inline: in x-podlike or x-jobs) is skipped.
-func eachValue(root *yaml.Node, fn func(n *yaml.Node, path []string, service string) bool) {
-	stop := false
+// valueFunc receives a string scalar value holding a $, its path in
+// docker's form (keys, "[]" for list items; valid during the call only)
+// and the service it belongs to.
+type valueFunc func(n *yaml.Node, path []string, service string)
+
+// eachValue calls fn on every string scalar value holding a $, in
+// document order. It follows Content only, never an alias to its anchor,
+// so each node is visited once. The text of inline templates (inline: in
+// x-podlike or x-jobs) is skipped.
+//
+// With fork, the services of a large stack are walked in parts
+// concurrently: fork returns the function for one part and the join that
+// adds what the part found to what fn collects, called in document order
+// once the parts are done. Services' subtrees are disjoint (aliases are not
+// followed), so a part may change its own values.
+func eachValue(root *yaml.Node, fn valueFunc, fork func() (valueFunc, func())) {
+	w := valueWalk{fn: fn, fork: fork}
+	w.walk(root, false)
+}
+
+// minPart is the fewest services a concurrent part of a walk gets: fewer
+// are walked in one go.
+const minPart = 256
+
+type valueWalk struct {
+	fn   valueFunc
+	fork func() (valueFunc, func())
 	// path is the walked node's path: one stack for the whole walk (a
-	// fresh slice for every entry cost an allocation a node), which fn
-	// may read during its call only.
-	var path []string
-	var walk func(n *yaml.Node, inExt bool)
-	walk = func(n *yaml.Node, inExt bool) {
-		if n == nil || stop {
-			return
-		}
-		switch n.Kind {
-		case yaml.ScalarNode:
-			if n.ShortTag() == "!!str" && strings.Contains(n.Value, "$") {
-				service := ""
-				if len(path) > 1 && path[0] == "services" {
-					service = path[1]
-				}
-				if !fn(n, path, service) {
-					stop = true
-				}
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i].Value
-				if inExt && k == inlineKey {
-					continue
-				}
-				if yamlx.IsMergeKey(n.Content[i]) {
-					// Merged keys are the mapping's own keys to docker.
-					v := n.Content[i+1]
-					if v.Kind == yaml.SequenceNode {
-						for _, c := range v.Content {
-							walk(c, inExt)
-						}
-					} else {
-						walk(v, inExt)
-					}
-					continue
-				}
-				ext := inExt || consumed(path, k)
-				path = append(path, k)
-				walk(n.Content[i+1], ext)
-				path = path[:len(path)-1]
-			}
-		case yaml.SequenceNode:
-			path = append(path, "[]")
-			for _, c := range n.Content {
-				walk(c, inExt)
-			}
-			path = path[:len(path)-1]
-		}
+	// fresh slice for every entry cost an allocation a node).
+	path []string
+}
+
+func (w *valueWalk) walk(n *yaml.Node, inExt bool) {
+	if n == nil {
+		return
 	}
-	walk(root, false)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if strings.Contains(n.Value, "$") && n.ShortTag() == "!!str" {
+			service := ""
+			if len(w.path) > 1 && w.path[0] == "services" {
+				service = w.path[1]
+			}
+			w.fn(n, w.path, service)
+		}
+	case yaml.MappingNode:
+		if w.fork != nil && len(w.path) == 1 && w.path[0] == "services" && !inExt {
+			if parts := runtime.GOMAXPROCS(0); parts > 1 && len(n.Content) >= 4*minPart {
+				w.inParts(n, parts)
+				return
+			}
+		}
+		w.entries(n, 0, len(n.Content), inExt)
+	case yaml.SequenceNode:
+		w.path = append(w.path, "[]")
+		for _, c := range n.Content {
+			w.walk(c, inExt)
+		}
+		w.path = w.path[:len(w.path)-1]
+	}
+}
+
+// entries walks the values of mapping n's entries from Content index lo to
+// hi.
+func (w *valueWalk) entries(n *yaml.Node, lo, hi int, inExt bool) {
+	for i := lo; i+1 < hi; i += 2 {
+		k := n.Content[i].Value
+		if inExt && k == inlineKey {
+			continue
+		}
+		if yamlx.IsMergeKey(n.Content[i]) {
+			// Merged keys are the mapping's own keys to docker.
+			v := n.Content[i+1]
+			if v.Kind == yaml.SequenceNode {
+				for _, c := range v.Content {
+					w.walk(c, inExt)
+				}
+			} else {
+				w.walk(v, inExt)
+			}
+			continue
+		}
+		ext := inExt || consumed(w.path, k)
+		w.path = append(w.path, k)
+		w.walk(n.Content[i+1], ext)
+		w.path = w.path[:len(w.path)-1]
+	}
+}
+
+// inParts walks the entries of the services mapping n in about parts
+// ranges at once, each with a function of its own, and joins them in
+// order.
+func (w *valueWalk) inParts(n *yaml.Node, parts int) {
+	pairs := len(n.Content) / 2
+	per := max(minPart, (pairs+parts-1)/parts)
+	var joins []func()
+	var wg sync.WaitGroup
+	for lo := 0; lo < pairs; lo += per {
+		fn, join := w.fork()
+		joins = append(joins, join)
+		part := &valueWalk{fn: fn, path: append([]string(nil), w.path...)}
+		hi := min(lo+per, pairs)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			part.entries(n, 2*lo, 2*hi, false)
+		}()
+	}
+	wg.Wait()
+	for _, join := range joins {
+		join()
+	}
 }
 
 // reference is docker/cli's template pattern (cli/compose/template).

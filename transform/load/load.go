@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,55 +193,102 @@ func trimYAMLPrefix(s string) string {
 }
 
 // checkKeys rejects mappings with non-scalar or duplicate keys, which yaml.v3
-// accepts at the node level but Compose does not.
+// accepts at the node level but Compose does not, and notes whether the
+// file defines anchors. The services of a large stack are checked in parts
+// concurrently; the problem reported is the first in document order.
 func checkKeys(f *File) error {
-	name, n := f.Name, f.Root
-	// The walk follows Content only, never an alias to its anchor, so it
-	// visits each node once.
-	services := yamlx.Resolve(yamlx.Get(n, "services"))
-	var walk func(n *yaml.Node, depth int, service string) error
-	walk = func(n *yaml.Node, depth int, service string) error {
-		if n == nil {
-			return nil
-		}
-		if n.Anchor != "" {
-			f.Anchors = true
-		}
-		if depth > maxDepth {
-			return diag.At(name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
-		}
-		if n.Kind == yaml.MappingNode {
-			// Small mappings (nearly all) are checked for duplicates
-			// pairwise: a map for each would cost an allocation a mapping.
-			var keys map[string]bool
-			if len(n.Content) > 32 {
-				keys = make(map[string]bool, len(n.Content)/2)
-			}
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				if p := yamlx.KeyIssue(k); p != "" {
-					return diag.At(name, k).Errorf("%s", p).WithService(service)
-				}
-				if yamlx.IsMergeKey(k) {
-					continue
-				}
-				if seenKey(n.Content[:i], keys, k.Value) {
-					return diag.At(name, k).Errorf("duplicate key %q", k.Value).WithService(service)
-				}
-			}
-		}
-		for i, c := range n.Content {
-			svc := service
-			if n == services && i%2 == 1 {
-				svc = n.Content[i-1].Value
-			}
-			if err := walk(c, depth+1, svc); err != nil {
-				return err
-			}
-		}
+	w := keyWalk{name: f.Name, services: yamlx.Resolve(yamlx.Get(f.Root, "services")), parallel: true}
+	err := w.walk(f.Root, 0, "")
+	f.Anchors = w.anchors
+	return err
+}
+
+// keyWalk is one walk of checkKeys (or a part of it). It follows Content
+// only, never an alias to its anchor, so it visits each node once.
+type keyWalk struct {
+	name     string
+	services *yaml.Node // the services mapping, whose values are services
+	parallel bool       // the services mapping may be walked in parts
+	anchors  bool       // an anchor was seen
+}
+
+func (w *keyWalk) walk(n *yaml.Node, depth int, service string) error {
+	if n == nil {
 		return nil
 	}
-	return walk(n, 0, "")
+	if n.Anchor != "" {
+		w.anchors = true
+	}
+	if depth > maxDepth {
+		return diag.At(w.name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
+	}
+	if n.Kind == yaml.MappingNode {
+		// Small mappings (nearly all) are checked for duplicates
+		// pairwise: a map for each would cost an allocation a mapping.
+		var keys map[string]bool
+		if len(n.Content) > 32 {
+			keys = make(map[string]bool, len(n.Content)/2)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if p := yamlx.KeyIssue(k); p != "" {
+				return diag.At(w.name, k).Errorf("%s", p).WithService(service)
+			}
+			if yamlx.IsMergeKey(k) {
+				continue
+			}
+			if seenKey(n.Content[:i], keys, k.Value) {
+				return diag.At(w.name, k).Errorf("duplicate key %q", k.Value).WithService(service)
+			}
+		}
+	}
+	if n == w.services && w.parallel {
+		if parts := runtime.GOMAXPROCS(0); parts > 1 && len(n.Content) >= 4*minPart {
+			return w.inParts(n, depth, service, parts)
+		}
+	}
+	return w.children(n, 0, len(n.Content), depth, service)
+}
+
+// children walks n's Content from index lo to hi.
+func (w *keyWalk) children(n *yaml.Node, lo, hi, depth int, service string) error {
+	for i := lo; i < hi; i++ {
+		svc := service
+		if n == w.services && i%2 == 1 {
+			svc = n.Content[i-1].Value
+		}
+		if err := w.walk(n.Content[i], depth+1, svc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inParts walks the services mapping's Content in about parts ranges at
+// once and returns the first range's problem.
+func (w *keyWalk) inParts(n *yaml.Node, depth int, service string, parts int) error {
+	pairs := len(n.Content) / 2
+	per := max(minPart, (pairs+parts-1)/parts)
+	walks := make([]keyWalk, (pairs+per-1)/per)
+	errs := make([]error, len(walks))
+	var wg sync.WaitGroup
+	for i := range walks {
+		lo, hi := 2*i*per, min(2*(i+1)*per, len(n.Content))
+		walks[i] = keyWalk{name: w.name, services: w.services}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = walks[i].children(n, lo, hi, depth, service)
+		}()
+	}
+	wg.Wait()
+	for i := range walks {
+		w.anchors = w.anchors || walks[i].anchors
+		if errs[i] != nil {
+			return errs[i]
+		}
+	}
+	return nil
 }
 
 // seenKey reports whether key is among the keys of the entries before
