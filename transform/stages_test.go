@@ -133,3 +133,30 @@ services:
 		t.Errorf("privileged goes to the pod's main component, yet it is reported as ignored:\n%s", got)
 	}
 }
+
+// TestValidateTemplateThatDoesNotParse: validate (KeepGoing) reports a
+// template that does not parse, with the other stages' problems, and
+// builds nothing without templates (it used to dereference the missing
+// engine).
+func TestValidateTemplateThatDoesNotParse(t *testing.T) {
+	dir := t.TempDir()
+	stack := `services:
+  web:
+    image: nginx
+    ports: 80
+    x-podlike:
+      pod:
+        inline: "pod: {{ .Args.X "
+`
+	if err := os.WriteFile(filepath.Join(dir, "stack.yml"), []byte(stack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := transform.Render(context.Background(), transform.Options{
+		Files: []string{"stack.yml"}, Cwd: dir, Env: map[string]string{}, KeepGoing: true,
+	})
+	for _, part := range []string{"unclosed action", "ports must be a list"} {
+		if err == nil || !strings.Contains(err.Error(), part) {
+			t.Errorf("want %q among the problems, got %v", part, err)
+		}
+	}
+}

@@ -115,7 +115,8 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		return nil, orderedErr(problems, files)
 	}
 	engine, err := render.New(templates, opts.Strict)
-	if failed(err) || (len(problems) > 0 && !opts.KeepGoing) {
+	if failed(err) || (len(problems) > 0 && !opts.KeepGoing) || engine == nil {
+		// (Without templates nothing is built: validate has reported.)
 		return nil, orderedErr(problems, files)
 	}
 	if opts.NoInterpolate {
