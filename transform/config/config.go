@@ -6,10 +6,12 @@ package config
 
 import (
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/podtemplate/podtemplate/joblabel"
@@ -106,23 +108,18 @@ type Config struct {
 // Collect decodes the extension fields of files. It reports every problem
 // it finds as a diag.List, with what it could decode.
 func Collect(files []*load.File) (*Config, error) {
-	c := &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}, keys: map[string][2]string{}, paths: pathCache{}}
+	c := newConfig()
 	var errs diag.List
 	for _, f := range files {
 		services := yamlx.Resolve(yamlx.Get(f.Root, "services"))
 		if services != nil && services.Kind == yaml.MappingNode {
-			for p := range yamlx.Entries(services) {
-				svc := yamlx.Resolve(p.Value)
-				if svc == nil || svc.Kind != yaml.MappingNode {
-					continue
-				}
-				// `<<` merge keys can bring the fields in (SPEC §2).
-				if k, v := yamlx.GetPair(svc, PodlikeKey); k != nil {
-					errs.Add(forService(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
-				}
-				if k, v := yamlx.GetPair(svc, JobsKey); k != nil {
-					errs.Add(forService(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
-				}
+			pairs := yamlx.Pairs(services)
+			// A large stack's services are decoded in parts at once when
+			// no earlier file configured any (each part's pods are its own).
+			if parts := runtime.GOMAXPROCS(0); parts > 1 && len(pairs) >= 4*minPart && len(c.Pods)+len(c.Jobs) == 0 {
+				errs.Add(c.servicesInParts(f, pairs, parts))
+			} else {
+				errs.Add(c.services(f, pairs))
 			}
 		}
 		if k, v := yamlx.GetKey(f.Root, PodlikeKey); k != nil {
@@ -133,6 +130,80 @@ func Collect(files []*load.File) (*Config, error) {
 		}
 	}
 	return c, errs.Err()
+}
+
+// minPart is the fewest services a concurrent part of Collect decodes.
+const minPart = 256
+
+func newConfig() *Config {
+	return &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{},
+		keys: map[string][2]string{}, paths: pathCache{}}
+}
+
+// services decodes the x-podlike and x-jobs fields of services (pairs of
+// f's services mapping).
+func (c *Config) services(f *load.File, pairs []yamlx.Pair) error {
+	var errs diag.List
+	for _, p := range pairs {
+		svc := yamlx.Resolve(p.Value)
+		if svc == nil || svc.Kind != yaml.MappingNode {
+			continue
+		}
+		// `<<` merge keys can bring the fields in (SPEC §2).
+		if k, v := yamlx.GetPair(svc, PodlikeKey); k != nil {
+			errs.Add(forService(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+		}
+		if k, v := yamlx.GetPair(svc, JobsKey); k != nil {
+			errs.Add(forService(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+		}
+	}
+	return errs.Err()
+}
+
+// servicesInParts is services for about parts ranges of pairs at once,
+// each into a Config of its own, added to c in order: c then holds what
+// services would have made (c has no pods or jobs yet, and a file's
+// service names are distinct).
+func (c *Config) servicesInParts(f *load.File, pairs []yamlx.Pair, parts int) error {
+	per := max(minPart, (len(pairs)+parts-1)/parts)
+	done := make([]struct {
+		c   *Config
+		err error
+	}, (len(pairs)+per-1)/per)
+	var wg sync.WaitGroup
+	for i := range done {
+		part := newConfig()
+		done[i].c = part
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done[i].err = part.services(f, pairs[i*per:min((i+1)*per, len(pairs))])
+		}()
+	}
+	wg.Wait()
+	var errs diag.List
+	for _, d := range done {
+		for _, name := range d.c.PodOrder {
+			c.Pods[name] = d.c.Pods[name]
+		}
+		c.PodOrder = append(c.PodOrder, d.c.PodOrder...)
+		for _, name := range d.c.JobOrder {
+			c.Jobs[name] = d.c.Jobs[name]
+		}
+		c.JobOrder = append(c.JobOrder, d.c.JobOrder...)
+		for k, v := range d.c.keys {
+			if _, ok := c.keys[k]; !ok {
+				c.keys[k] = v
+			}
+		}
+		for k, v := range d.c.paths {
+			if _, ok := c.paths[k]; !ok {
+				c.paths[k] = v
+			}
+		}
+		errs.Add(d.err)
+	}
+	return errs.Err()
 }
 
 // Strip removes the extension fields from every file's tree and returns
