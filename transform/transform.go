@@ -96,33 +96,39 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		return nil, orderedErr(problems, files)
 	}
 	removed := config.Strip(files)
-	if failed(validate(files, cfg, in.Env, opts)) {
+	// The stages from merging to the typed model only read the stripped
+	// files and the configuration: they run beside validate, which takes
+	// as long at scale, and their problems are taken in order after its.
+	// Templates fetched over HTTP are fetched only once validate passed.
+	ahead := make(chan *prepared, 1)
+	go func() { ahead <- prepare(ctx, files, cfg, in, opts) }()
+	validated := validate(files, cfg, in.Env, opts)
+	p := <-ahead
+	if failed(validated) {
 		return nil, orderedErr(problems, files)
 	}
-	merged, err := mergeFiles(files, cfg, in.Env, opts)
-	if failed(err) || merged == nil {
+	merged := p.merged
+	if failed(p.mergeErr) || merged == nil {
 		return nil, orderedErr(problems, files)
 	}
-	services, err := config.ServiceNames(files[0].Name, merged)
-	if failed(err) || services == nil {
+	if failed(p.namesErr) || p.services == nil {
 		return nil, orderedErr(problems, files)
 	}
-	if failed(cfg.Finish(services, in.Args)) {
+	if failed(p.finishErr) {
 		return nil, orderedErr(problems, files)
 	}
-	templates, err := retrieve.Templates(ctx, cfg.Sources(in.Library), opts.Loaders)
-	if failed(err) {
+	if p.fetch {
+		p.templatesOn(ctx, files, cfg, in, opts)
+	}
+	if failed(p.retrieveErr) {
 		return nil, orderedErr(problems, files)
 	}
-	engine, err := render.New(templates, opts.Strict)
-	if failed(err) || (len(problems) > 0 && !opts.KeepGoing) || engine == nil {
+	engine := p.engine
+	if failed(p.engineErr) || (len(problems) > 0 && !opts.KeepGoing) || engine == nil {
 		// (Without templates nothing is built: validate has reported.)
 		return nil, orderedErr(problems, files)
 	}
-	if opts.NoInterpolate {
-		engine.EscapeOutput()
-	}
-	project, typed, err := typedModel(ctx, files, merged, cfg, engine, in.Env, opts.NoInterpolate)
+	project, typed, err := p.project, p.typed, p.modelErr
 	if err != nil {
 		if len(problems) > 0 {
 			// Invalid services, already reported, stop the typed model.
@@ -165,6 +171,65 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		res.Services = append(res.Services, p.Key.Value)
 	}
 	return res, nil
+}
+
+// prepared is what the stages from merging the files to the typed model
+// made, each with its problems; it stops where Render would stop (as if
+// validate passed).
+type prepared struct {
+	merged    *yaml.Node
+	mergeErr  error
+	services  map[string]bool
+	namesErr  error
+	finishErr error
+	// fetch says the templates (and what follows) are left for
+	// templatesOn once validate passed: some are fetched over HTTP.
+	fetch       bool
+	retrieveErr error
+	engine      *render.Engine
+	engineErr   error
+	project     *model.ProjectView
+	typed       map[string]types.ServiceConfig
+	modelErr    error
+}
+
+// prepare runs the stages from merging the files to the typed model.
+func prepare(ctx context.Context, files []*load.File, cfg *config.Config, in *inputs.Values, opts Options) *prepared {
+	p := &prepared{}
+	stop := func(err error) bool { return err != nil && !opts.KeepGoing }
+	if p.merged, p.mergeErr = mergeFiles(files, cfg, in.Env, opts); stop(p.mergeErr) || p.merged == nil {
+		return p
+	}
+	if p.services, p.namesErr = config.ServiceNames(files[0].Name, p.merged); stop(p.namesErr) || p.services == nil {
+		return p
+	}
+	if p.finishErr = cfg.Finish(p.services, in.Args); stop(p.finishErr) {
+		return p
+	}
+	for _, src := range cfg.Sources(in.Library) {
+		for ; src != nil; src = src.Fallback {
+			p.fetch = p.fetch || src.Kind == config.KindHTTP
+		}
+	}
+	if !p.fetch {
+		p.templatesOn(ctx, files, cfg, in, opts)
+	}
+	return p
+}
+
+// templatesOn loads and parses the templates and builds the typed model.
+func (p *prepared) templatesOn(ctx context.Context, files []*load.File, cfg *config.Config, in *inputs.Values, opts Options) {
+	var templates []render.Template
+	if templates, p.retrieveErr = retrieve.Templates(ctx, cfg.Sources(in.Library), opts.Loaders); p.retrieveErr != nil && !opts.KeepGoing {
+		return
+	}
+	if p.engine, p.engineErr = render.New(templates, opts.Strict); p.engine == nil || (p.engineErr != nil && !opts.KeepGoing) {
+		return
+	}
+	if opts.NoInterpolate {
+		p.engine.EscapeOutput()
+	}
+	p.project, p.typed, p.modelErr = typedModel(ctx, files, p.merged, cfg, p.engine, in.Env, opts.NoInterpolate)
 }
 
 // typedModel builds compose-go's typed services (and project) for the pods
