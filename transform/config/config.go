@@ -7,7 +7,6 @@ package config
 import (
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,45 +239,18 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 			for i := 1; i < len(services.Content); i += 2 {
 				svc := yamlx.Resolve(services.Content[i])
 				if svc != nil && svc.Kind == yaml.MappingNode {
-					drop(svc, PodlikeKey, JobsKey)
+					yamlx.Delete(svc, PodlikeKey)
+					yamlx.Delete(svc, JobsKey)
 					// Fields brought in by merge keys stay where the
 					// user wrote them; only this service stops merging them.
 					yamlx.DropMerged(svc, PodlikeKey, JobsKey)
 				}
 			}
 		}
-		drop(f.Root, PodlikeKey, JobsKey)
+		yamlx.Delete(f.Root, PodlikeKey)
+		yamlx.Delete(f.Root, JobsKey)
 	}
 	return entries
-}
-
-// drop removes keys from mapping m, leaving m a new array of its other
-// entries. yamlx.Delete leaves other holders of the old array alone, and
-// so reuses it when the last entry goes: that array would keep the removed
-// subtree alive (for a stack of pods, about a quarter of its nodes) for
-// the whole render.
-func drop(m *yaml.Node, keys ...string) {
-	var at []int // index of each removed key (the first entry of each)
-	for _, key := range keys {
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if k := m.Content[i]; k.Value == key && !yamlx.IsMergeKey(k) {
-				at = append(at, i)
-				break
-			}
-		}
-	}
-	if len(at) == 0 {
-		return
-	}
-	kept := make([]*yaml.Node, 0, len(m.Content)-2*len(at))
-	for i := 0; i < len(m.Content); i++ {
-		if slices.Contains(at, i) {
-			i++
-			continue
-		}
-		kept = append(kept, m.Content[i])
-	}
-	m.Content = kept
 }
 
 // ExpandAliasesInto replaces every alias in root that points into one of the

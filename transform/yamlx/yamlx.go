@@ -257,12 +257,18 @@ func Set(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, Str(key), v)
 }
 
-// Delete removes key from mapping m and returns the removed value.
+// Delete removes key from mapping m and returns the removed value. m gets
+// a new array of its other entries, of their exact size: the old one may
+// be shared (a copy of m's node holds it too), so it is left as it is,
+// and it is not kept, so it holds the removed entry alive for nobody.
 func Delete(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key && !IsMergeKey(m.Content[i]) {
 			v := m.Content[i+1]
-			m.Content = append(m.Content[:i:i], m.Content[i+2:]...)
+			kept := make([]*yaml.Node, len(m.Content)-2)
+			copy(kept, m.Content[:i])
+			copy(kept[i:], m.Content[i+2:])
+			m.Content = kept
 			return v
 		}
 	}

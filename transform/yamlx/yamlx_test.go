@@ -2,7 +2,9 @@ package yamlx
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"weak"
 
 	"gopkg.in/yaml.v3"
 )
@@ -183,5 +185,36 @@ func BenchmarkCheckKeys(b *testing.B) {
 				b.Fatal(p.Msg)
 			}
 		}
+	}
+}
+
+// TestDeleteReleasesTheRemovedEntry checks that what Delete removed is
+// not kept alive by m's array, wherever the entry was, and that a node
+// sharing m's old array still sees its entries.
+func TestDeleteReleasesTheRemovedEntry(t *testing.T) {
+	for _, at := range []int{0, 1, 2} {
+		m := Map(Str("a"), Str("1"), Str("b"), Str("2"), Str("c"), Map(Str("big"), Str("subtree")))
+		key := []string{"a", "b", "c"}[at]
+		shared := *m // holds the same array
+		before := append([]*yaml.Node(nil), m.Content...)
+		removed := weak.Make(m.Content[2*at+1])
+		removedKey := weak.Make(m.Content[2*at])
+		if v := Delete(m, key); v == nil {
+			t.Fatalf("Delete(%q) found nothing", key)
+		}
+		if len(m.Content) != 4 || Get(m, key) != nil {
+			t.Fatalf("Delete(%q) left %d nodes", key, len(m.Content))
+		}
+		for i, n := range shared.Content {
+			if n != before[i] {
+				t.Fatalf("Delete(%q) changed the array another node holds at %d", key, i)
+			}
+		}
+		shared.Content, before = nil, nil
+		runtime.GC()
+		if removed.Value() != nil || removedKey.Value() != nil {
+			t.Errorf("Delete(%q): the removed entry is still reachable from m", key)
+		}
+		runtime.KeepAlive(m)
 	}
 }
