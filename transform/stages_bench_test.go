@@ -13,7 +13,6 @@ import (
 	"github.com/podtemplate/podtemplate/transform/model"
 	"github.com/podtemplate/podtemplate/transform/render"
 	"github.com/podtemplate/podtemplate/transform/retrieve"
-	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,7 +21,7 @@ type stageRun struct {
 	opts      Options
 	files     []*load.File
 	cfg       *config.Config
-	removed   [][]yamlx.Pair
+	removed   [][]*yaml.Node
 	merged    *yaml.Node
 	templates []render.Template
 	engine    *render.Engine
@@ -76,7 +75,7 @@ func (r *stageRun) stages() []struct {
 		{"build", func() error {
 			f := r.files[0]
 			r.out = emit.New(r.merged, emit.YAML, emit.Options{InDir: f.Dir, OutDir: r.opts.Cwd, EscapeDollars: true},
-				&emit.Input{Text: f.Text, Root: f.Root, Removed: removedKeys(r.removed[0])})
+				&emit.Input{Text: f.Text, Root: f.Root, Removed: r.removed[0]})
 			_, err := assemble.Services(assemble.Stack{Root: r.merged, Config: r.cfg, Project: r.project, Typed: r.typed,
 				Engine: r.engine, Dir: f.Dir, Env: r.opts.Env, Shared: f.Anchors}, r.out.Service)
 			return err

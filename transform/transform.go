@@ -141,7 +141,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		outDir = opts.Cwd
 	}
 	out := emit.New(merged, opts.Format, emit.Options{InDir: files[0].Dir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate},
-		&emit.Input{Text: files[0].Text, Root: files[0].Root, Removed: removedKeys(removed[0]), Merged: len(files) > 1})
+		&emit.Input{Text: files[0].Text, Root: files[0].Root, Removed: removed[0], Merged: len(files) > 1})
 	var built *assemble.Built
 	err = runTemplates(ctx, opts.TemplateTimeout, engine, func() (err error) {
 		built, err = assemble.Services(assemble.Stack{
@@ -418,15 +418,6 @@ func orderedErr(problems diag.List, files []*load.File) error {
 	}
 	validation.Sort(out, files)
 	return out.Err()
-}
-
-// removedKeys are the keys of removed entries, without their values.
-func removedKeys(entries []yamlx.Pair) []*yaml.Node {
-	keys := make([]*yaml.Node, len(entries))
-	for i, p := range entries {
-		keys[i] = p.Key
-	}
-	return keys
 }
 
 // dropRepeats removes the executions that did not run because the total

@@ -206,10 +206,11 @@ func (c *Config) servicesInParts(f *load.File, pairs []yamlx.Pair, parts int) er
 }
 
 // Strip removes the extension fields from every file's tree and returns
-// the entries removed, file by file. Aliases into the removed fields are
-// expanded first so they stay valid.
-func Strip(files []*load.File) [][]yamlx.Pair {
-	entries := make([][]yamlx.Pair, len(files))
+// the keys of the entries removed, file by file (their values are left
+// to the collector: Collect decoded them). Aliases into the removed
+// fields are expanded first so they stay valid.
+func Strip(files []*load.File) [][]*yaml.Node {
+	keys := make([][]*yaml.Node, len(files))
 	for fi, f := range files {
 		var removed []*yaml.Node
 		if services := yamlx.Resolve(yamlx.Get(f.Root, "services")); services != nil && services.Kind == yaml.MappingNode {
@@ -221,7 +222,7 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 				for _, key := range []string{PodlikeKey, JobsKey} {
 					if k, v := yamlx.GetKey(svc, key); v != nil {
 						removed = append(removed, v)
-						entries[fi] = append(entries[fi], yamlx.Pair{Key: k, Value: v})
+						keys[fi] = append(keys[fi], k)
 					}
 				}
 			}
@@ -229,7 +230,7 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 		for _, key := range []string{PodlikeKey, JobsKey} {
 			if k, v := yamlx.GetKey(f.Root, key); v != nil {
 				removed = append(removed, v)
-				entries[fi] = append(entries[fi], yamlx.Pair{Key: k, Value: v})
+				keys[fi] = append(keys[fi], k)
 			}
 		}
 		if f.Anchors {
@@ -250,7 +251,7 @@ func Strip(files []*load.File) [][]yamlx.Pair {
 		yamlx.Delete(f.Root, PodlikeKey)
 		yamlx.Delete(f.Root, JobsKey)
 	}
-	return entries
+	return keys
 }
 
 // ExpandAliasesInto replaces every alias in root that points into one of the
