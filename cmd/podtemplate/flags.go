@@ -172,8 +172,10 @@ func (d *daemonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.context, "context", "", "docker context to use (as docker --context)")
 }
 
-// connect reaches the daemon the docker CLI would reach.
+// connect reaches the daemon the docker CLI would reach. The command may
+// then follow jobs for long: the collector gets defaultGCPercent.
 func (d *daemonFlags) connect(ctx context.Context) (*swarm.Client, error) {
+	followGC()
 	return swarm.Connect(ctx, swarm.ConnectOptions{Host: d.host, Context: d.context})
 }
 

@@ -12,11 +12,32 @@ import (
 	"github.com/podtemplate/podtemplate/transform"
 )
 
-// defaultGCPercent is the collector's target outside renders (and during
-// them when the environment sets GOGC or GOMEMLIMIT, which main and
-// renderStack leave alone): a little more collection than Go's default
-// keeps a long-running command's heap near its live size.
+// defaultGCPercent is the collector's target in a command that talks to
+// the daemon (followGC), unless the environment sets GOGC: a little more
+// collection than Go's default keeps a long-running command's heap near
+// its live size (deploy, run and jobs wait follow jobs for hours). Other
+// commands keep Go's default, and a render's settings after it (see
+// limitGuard.end): a lower percent also lowers the first collection's
+// goal (4 MiB at 100, 2.8 MiB at 70), which start-up and a small render
+// fill, so setting it at start or after a render collected for nothing.
 const defaultGCPercent = 70
+
+// followGC sets the collector for a command that may run for long:
+// defaultGCPercent and no memory limit (unless the environment sets GOGC
+// or GOMEMLIMIT, or a render runs).
+func followGC() {
+	renderGC.mu.Lock()
+	defer renderGC.mu.Unlock()
+	if renderGC.running > 0 {
+		return
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+}
 
 // A render runs without a GOGC target, under a soft memory limit that
 // only grows. It starts at renderLimitPerInputByte times the size of the
@@ -47,10 +68,13 @@ const (
 )
 
 // renderStack is transform.Render under the render's memory limit (see
-// renderLimitPerLiveByte). Collection returns to defaultGCPercent
-// afterwards: deploy and run keep following jobs for a long time.
+// renderLimitPerLiveByte); with GOMEMLIMIT set, under defaultGCPercent.
 func renderStack(ctx context.Context, opts transform.Options) (*transform.Result, error) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOGC") != "" {
+		return transform.Render(ctx, opts)
+	}
+	if os.Getenv("GOMEMLIMIT") != "" {
+		debug.SetGCPercent(defaultGCPercent)
 		return transform.Render(ctx, opts)
 	}
 	renderGC.begin(renderStartLimit(opts.Files))
@@ -111,14 +135,15 @@ func (g *limitGuard) begin(start int64) {
 	}
 }
 
-// end returns the collector to defaultGCPercent after the last render.
+// end ends a render. After the last one the collector stays off under
+// the last limit (no longer raised): the command writes its output and
+// exits, or connects to the daemon, where followGC sets the collector for
+// the rest. Returning to a percent here started a collection at once
+// after small renders, for nothing.
 func (g *limitGuard) end() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.running--; g.running == 0 {
-		debug.SetGCPercent(defaultGCPercent)
-		debug.SetMemoryLimit(math.MaxInt64)
-	}
+	g.running--
 }
 
 // check runs after every collection while renders run; false ends the

@@ -53,10 +53,11 @@ func TestLimitGuard(t *testing.T) {
 	}
 	runtime.KeepAlive(live)
 	g.end()
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+	// The command writes its output and exits: no collection now.
+	if got := debug.SetMemoryLimit(-1); got < renderLimitBase+int64(perLive*(64<<20)) {
 		t.Errorf("limit after the render: %d", got)
 	}
-	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+	if got := debug.SetGCPercent(-1); got != -1 {
 		t.Errorf("GC percent after the render: %d", got)
 	}
 	// Two renders at once: the larger limit, and the default only after
@@ -71,7 +72,31 @@ func TestLimitGuard(t *testing.T) {
 		t.Errorf("GC percent with one render left: %d", got)
 	}
 	g.end()
+	if g.running != 0 {
+		t.Errorf("%d renders running after both ended", g.running)
+	}
+}
+
+// TestFollowGC checks that a command that follows jobs gets
+// defaultGCPercent and no memory limit, but not in the middle of a render
+// (it is set when the command connects, after the render).
+func TestFollowGC(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	renderGC.begin(renderLimitMin)
+	followGC()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GC percent after followGC during a render: %d", got)
+	}
+	renderGC.end()
+	followGC()
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("GC percent after followGC: %d", got)
+	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("limit after both renders: %d", got)
+		t.Errorf("limit after followGC: %d", got)
 	}
 }

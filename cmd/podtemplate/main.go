@@ -15,7 +15,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -78,11 +77,6 @@ func main() {
 	// bytes beyond its Content-Length: text a server controls must not
 	// reach stderr.
 	log.SetOutput(io.Discard)
-	// Renders of files set their own memory limit (renderStack); GOGC
-	// still overrides.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
 	// PODTEMPLATE_CPUPROFILE=FILE writes a CPU profile, for reports of slow
 	// renders.
 	if path := os.Getenv("PODTEMPLATE_CPUPROFILE"); path != "" {
