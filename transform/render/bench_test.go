@@ -19,3 +19,15 @@ func BenchmarkRenderTemplate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNew is the set-up of a render's templates: the function map,
+// the parse and the sandbox's guards.
+func BenchmarkNew(b *testing.B) {
+	src := []Template{{Key: "k", Name: "sidecars.yml", Body: "proxy:\n  image: nginx:1.25\n  labels:\n    team: \"{{ .Args.Team | lower | quote }}\"\n    port: \"{{ .Args.Port | toString }}\"\n"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(src, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

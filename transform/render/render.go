@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"regexp"
 	"sort"
 	"strconv"
@@ -96,7 +97,10 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	}
 	e.budget.Store(maxItems)
 	e.output.Store(MaxTotalOutput)
-	funcs := e.guardFuncs(baseFuncs(&e.budget))
+	// Parsed with the functions as they are; guardUsed then wraps those
+	// the templates call.
+	funcs := baseFuncs(&e.budget)
+	base := maps.Clone(funcs)
 	// Placeholders for parsing; each executor binds its own.
 	funcs["include"] = func(string, any) (string, error) { return "", nil }
 	funcs["tpl"] = func(string, any) (string, error) { return "", nil }
@@ -126,6 +130,7 @@ func New(sources []Template, strict bool) (*Engine, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	e.root.Funcs(e.guardUsed(base))
 	for _, t := range e.root.Templates() {
 		e.ticked.Store(t.Tree, true)
 		addTicks(t.Tree)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"sort"
 	"strings"
 	"testing"
 )
@@ -177,6 +178,66 @@ func TestArgsCopiedOnlyWhereChanged(t *testing.T) {
 		}
 		if e.mutable != want {
 			t.Errorf("%s: mutable = %v, want %v", body, e.mutable, want)
+		}
+	}
+}
+
+// TestGuardedWhereverCalled checks that a function is guarded wherever a
+// template calls it (only called functions are wrapped, see guardUsed):
+// repeat with a result over MaxValue fails before it runs.
+func TestGuardedWhereverCalled(t *testing.T) {
+	n := MaxValue/2 + 1
+	data := map[string]any{"Args": map[string]any{"N": n}}
+	// len: the output's own cap must not be what fails.
+	for _, tmpl := range []string{
+		`{{ len (repeat .Args.N "ab") }}`,
+		`{{ "ab" | repeat .Args.N | len }}`,
+		`{{ $x := repeat .Args.N "ab" }}{{ len $x }}`,
+		`{{ range until 1 }}{{ len (repeat $.Args.N "ab") }}{{ end }}`,
+		`{{ with 0 }}{{ else }}{{ len (repeat $.Args.N "ab") }}{{ end }}`,
+		`{{ if 0 }}{{ else if 1 }}{{ len (repeat $.Args.N "ab") }}{{ end }}`,
+		`{{ define "x" }}{{ len (repeat .Args.N "ab") }}{{ end }}{{ include "x" . }}`,
+		`{{ define "y" }}{{ len (repeat .Args.N "ab") }}{{ end }}{{ template "y" . }}`,
+		`{{ tpl "{{ len (repeat .Args.N \"ab\") }}" . }}`,
+	} {
+		if _, err := run(t, tmpl, data, false); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("%s: %v, want its result larger than MaxValue", tmpl, err)
+		}
+	}
+	if got, err := run(t, `{{ repeat 2 "ab" }}`, nil, false); err != nil || got != "abab" {
+		t.Errorf("repeat 2: %q %v", got, err)
+	}
+}
+
+func TestCalledFuncs(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl, names string
+		all         bool
+	}{
+		{`{{ upper "a" | lower }}{{ .Args.x }}`, "lower,upper", false},
+		{`{{ range $i, $v := list 1 }}{{ quote $v }}{{ else }}{{ squote 1 }}{{ end }}`, "list,podtemplateRangeTick,quote,squote", false},
+		{`{{ with $x := dict "a" 1 }}{{ (get $x "a").Foo }}{{ end }}`, "dict,get", false},
+		{`{{ define "d" }}{{ b64enc . }}{{ end }}{{ template "d" "x" }}`, "b64enc,podtemplateCall", false},
+		{`{{ tpl "{{ upper 1 }}" . }}`, "", true},
+	} {
+		e, err := New([]Template{{Key: "k", Name: "t", Body: tc.tmpl}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, all := calledFuncs(e.root.Templates())
+		if all != tc.all {
+			t.Errorf("%s: all=%v", tc.tmpl, all)
+		}
+		if all {
+			continue
+		}
+		var got []string
+		for name := range names {
+			got = append(got, name)
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != tc.names {
+			t.Errorf("%s: %v, want %s", tc.tmpl, got, tc.names)
 		}
 	}
 }

@@ -564,12 +564,99 @@ func reaches(v reflect.Value, target uintptr, seen map[[2]uintptr]bool) bool {
 func (e *Engine) guardFuncs(f template.FuncMap) template.FuncMap {
 	out := make(template.FuncMap, len(f))
 	for name, fn := range f {
-		if mutators[name] {
-			fn = guardMutator(name, fn)
-		}
-		out[name] = e.guard(name, fn)
+		out[name] = e.guardFunc(name, fn)
 	}
 	return out
+}
+
+// guardFunc wraps one function (see guard and guardMutator).
+func (e *Engine) guardFunc(name string, fn any) any {
+	if mutators[name] {
+		fn = guardMutator(name, fn)
+	}
+	return e.guard(name, fn)
+}
+
+// guardUsed wraps the functions of f that the parsed set calls, or all of
+// them when a template calls tpl (whose text, known only when it runs,
+// can call any): only called functions run, and wrapping one costs a
+// reflect.FuncOf and a reflect.MakeFunc, a third of a small render's
+// set-up for sprig's two hundred functions when a set calls a dozen.
+func (e *Engine) guardUsed(f template.FuncMap) template.FuncMap {
+	used, all := calledFuncs(e.root.Templates())
+	if all {
+		return e.guardFuncs(f)
+	}
+	out := make(template.FuncMap, len(used))
+	for name := range used {
+		if fn, ok := f[name]; ok {
+			out[name] = e.guardFunc(name, fn)
+		}
+	}
+	return out
+}
+
+// calledFuncs lists the function names the templates' trees call. all is
+// true when they call tpl, or hold a node calledFuncs does not know.
+func calledFuncs(ts []*template.Template) (names map[string]bool, all bool) {
+	names = map[string]bool{}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		if all {
+			return
+		}
+		switch n := n.(type) {
+		case nil:
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.ChainNode:
+			walk(n.Node)
+		case *parse.IdentifierNode:
+			names[n.Ident] = true
+			all = n.Ident == "tpl"
+		case *parse.IfNode:
+			walk(&n.BranchNode)
+		case *parse.RangeNode:
+			walk(&n.BranchNode)
+		case *parse.WithNode:
+			walk(&n.BranchNode)
+		case *parse.BranchNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		case *parse.TextNode, *parse.CommentNode, *parse.BreakNode, *parse.ContinueNode,
+			*parse.DotNode, *parse.NilNode, *parse.FieldNode, *parse.VariableNode,
+			*parse.BoolNode, *parse.NumberNode, *parse.StringNode:
+		default:
+			all = true
+		}
+	}
+	for _, t := range ts {
+		if t.Tree != nil {
+			walk(t.Tree.Root)
+		}
+	}
+	return names, all
 }
 
 // copyArgs deep-copies plain maps and lists, so each execution may change
