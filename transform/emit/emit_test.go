@@ -47,3 +47,18 @@ func TestEncodeMatchesOneEncode(t *testing.T) {
 	}
 	t.Logf("%d files compared", checked)
 }
+
+// TestShift checks that an encoded service moves by whole indentation
+// steps, blank lines (of a block scalar) left blank.
+func TestShift(t *testing.T) {
+	text := "    web:\n      note: |\n        one\n\n        three\n"
+	if got, want := shift(text, 2), "      web:\n        note: |\n          one\n\n          three\n"; got != want {
+		t.Errorf("shift +2:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := shift(text, -2), "  web:\n    note: |\n      one\n\n      three\n"; got != want {
+		t.Errorf("shift -2:\n%s\nwant:\n%s", got, want)
+	}
+	if got := shift(text, 0); got != text {
+		t.Errorf("shift 0 changed the text:\n%s", got)
+	}
+}

@@ -250,18 +250,21 @@ func (s *splicer) mapping(o, f *yaml.Node) {
 }
 
 // write appends the entry k: v at indent, in the input's layout; a
-// mapping of rebuilt services is written with their encoded text.
+// mapping of rebuilt services is written with their encoded text (moved
+// to indent when the services are written elsewhere than where the
+// input's are, as under a top-level `<<` merge key).
 func (s *splicer) write(b *bytes.Buffer, k, v *yaml.Node, indent int) bool {
 	if v.Tag == encodedTag {
-		if indent != s.lay.services {
-			return false
-		}
-		b.WriteString(v.Value)
+		b.WriteString(shift(v.Value, indent-s.lay.services))
 		return true
 	}
 	if v.Kind == yaml.MappingNode && holdsEncoded(v) {
 		b.WriteString(strings.Repeat(" ", indent))
-		b.WriteString(codec.Scalar(k, false, indent, s.lay.style))
+		if yamlx.IsMergeKey(k) {
+			b.WriteString(yamlx.MergeKey)
+		} else {
+			b.WriteString(codec.Scalar(k, false, indent, s.lay.style))
+		}
 		b.WriteString(":\n")
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			if !s.write(b, v.Content[i], v.Content[i+1], indent+s.lay.style.Indent) {
@@ -273,13 +276,34 @@ func (s *splicer) write(b *bytes.Buffer, k, v *yaml.Node, indent int) bool {
 	return codec.WriteStyled(b, yamlx.Map(k, v), indent, s.lay.style) == nil
 }
 
+// holdsEncoded reports whether mapping m holds an encoded service, at any
+// depth of mappings.
 func holdsEncoded(m *yaml.Node) bool {
 	for i := 1; i < len(m.Content); i += 2 {
-		if m.Content[i].Tag == encodedTag {
+		v := m.Content[i]
+		if v.Tag == encodedTag || v.Kind == yaml.MappingNode && holdsEncoded(v) {
 			return true
 		}
 	}
 	return false
+}
+
+// shift indents every line of encoded text by by spaces (less when by is
+// negative: every line of it is indented at least that much).
+func shift(text string, by int) string {
+	if by == 0 {
+		return text
+	}
+	lines := strings.SplitAfter(text, "\n")
+	for i, l := range lines {
+		switch {
+		case by > 0 && len(l) > 1:
+			lines[i] = strings.Repeat(" ", by) + l
+		case by < 0 && len(l) >= -by && strings.TrimLeft(l[:-by], " ") == "":
+			lines[i] = l[-by:]
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // entry splices the output entry fk: fv over the input entry ok: ov.
