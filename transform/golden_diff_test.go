@@ -117,11 +117,25 @@ func TestGoldenChangesOnlyWhatItMust(t *testing.T) {
 			for _, name := range transformed {
 				allow(in, inAllowed, "services."+name)
 				allow(out, outAllowed, "services."+name)
+				// Services a top-level merge key brings in are rebuilt
+				// where their anchored mapping writes them.
+				for _, k := range in.keys {
+					if k.depth >= 2 && strings.HasSuffix(k.path, ".services."+name) {
+						allow(in, inAllowed, k.path)
+						allow(out, outAllowed, k.path)
+					}
+				}
 			}
 			for _, k := range in.keys {
 				if strings.HasSuffix(k.path, "x-podlike") && (k.depth == 0 || k.depth == 2 && strings.HasPrefix(k.path, "services.")) ||
 					strings.HasSuffix(k.path, "x-jobs") && (k.depth == 0 || k.depth == 2 && strings.HasPrefix(k.path, "services.")) {
 					allow(in, inAllowed, k.path)
+				}
+				// A top-level merge key that may bring them in (from an
+				// anchored mapping outside services) stops bringing them.
+				if k.depth >= 1 && !strings.HasPrefix(k.path, "services.") && (strings.HasSuffix(k.path, ".x-podlike") || strings.HasSuffix(k.path, ".x-jobs")) {
+					allow(in, inAllowed, "<<")
+					allow(out, outAllowed, "<<")
 				}
 			}
 			// A volume a pod shares with a component gets podlike's

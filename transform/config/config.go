@@ -121,10 +121,12 @@ func Collect(files []*load.File) (*Config, error) {
 				errs.Add(c.services(f, pairs))
 			}
 		}
-		if k, v := yamlx.GetKey(f.Root, PodlikeKey); k != nil {
+		// A `<<` merge key at the top level can bring them in too, as
+		// docker's loader sees it (the file's own key wins).
+		if k, v := yamlx.GetPair(f.Root, PodlikeKey); k != nil {
 			errs.Add(c.topLevel(f, k, v, PodlikeKey))
 		}
-		if k, v := yamlx.GetKey(f.Root, JobsKey); k != nil {
+		if k, v := yamlx.GetPair(f.Root, JobsKey); k != nil {
 			errs.Add(c.topLevel(f, k, v, JobsKey))
 		}
 	}
@@ -250,8 +252,98 @@ func Strip(files []*load.File) [][]*yaml.Node {
 		}
 		yamlx.Delete(f.Root, PodlikeKey)
 		yamlx.Delete(f.Root, JobsKey)
+		keys[fi] = append(keys[fi], dropMergedAtRoot(f.Root)...)
 	}
 	return keys
+}
+
+// dropMergedAtRoot makes the `<<` merge keys of the top-level mapping root
+// stop bringing in x-podlike and x-jobs, which docker's loader would see
+// there: each merge source that brings one in is replaced, in root only,
+// by a mapping of its other effective entries (their nodes shared, so the
+// services it brings are still rebuilt where they are written); a merge
+// key left with nothing to bring is removed, and its key returned.
+func dropMergedAtRoot(root *yaml.Node) (removed []*yaml.Node) {
+	brings := func(src *yaml.Node) bool {
+		for _, key := range []string{PodlikeKey, JobsKey} {
+			if k, _ := yamlx.GetPair(src, key); k != nil {
+				return true
+			}
+		}
+		return false
+	}
+	without := func(src *yaml.Node) *yaml.Node {
+		m := yamlx.Map()
+		for p := range yamlx.Entries(src) {
+			if p.Key.Value != PodlikeKey && p.Key.Value != JobsKey {
+				m.Content = append(m.Content, p.Key, p.Value)
+			}
+		}
+		return m
+	}
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil
+	}
+	changed := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if yamlx.IsMergeKey(root.Content[i]) {
+			for _, src := range mergeSources(root.Content[i+1]) {
+				changed = changed || brings(src)
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	// root gets a new array (as yamlx.Delete gives it): the old one may
+	// be shared.
+	kept := make([]*yaml.Node, 0, len(root.Content))
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		src := yamlx.Resolve(v)
+		switch {
+		case !yamlx.IsMergeKey(k) || src == nil:
+		case src.Kind == yaml.SequenceNode:
+			var items []*yaml.Node
+			changed := false
+			for _, item := range src.Content {
+				if !brings(item) {
+					items = append(items, item)
+					continue
+				}
+				changed = true
+				if m := without(item); len(m.Content) > 0 {
+					items = append(items, m)
+				}
+			}
+			if !changed {
+				break
+			}
+			if len(items) == 0 {
+				removed = append(removed, k)
+				continue
+			}
+			v = yamlx.Seq(items...) // (a new node: written anew)
+			v.Style = src.Style & yaml.FlowStyle
+		case brings(src):
+			if v = without(src); len(v.Content) == 0 {
+				removed = append(removed, k)
+				continue
+			}
+		}
+		kept = append(kept, k, v)
+	}
+	root.Content = kept
+	return removed
+}
+
+// mergeSources are the mappings a `<<` merge key's value v brings in.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	v = yamlx.Resolve(v)
+	if v != nil && v.Kind == yaml.SequenceNode {
+		return v.Content
+	}
+	return []*yaml.Node{v}
 }
 
 // ExpandAliasesInto replaces every alias in root that points into one of the
