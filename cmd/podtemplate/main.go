@@ -108,7 +108,7 @@ func run(argv []string, a *app) (code int) {
 	if len(args) > 0 && args[0] == "--version" {
 		args = append([]string{"version"}, args[1:]...)
 	}
-	root := newRootCommand(a)
+	root := newRootCommandFor(a, args)
 	root.SetArgs(args)
 	ctx := context.Background()
 	if target, _, err := root.Find(args); err != nil || target.Annotations[quickAnnotation] == "" {

@@ -8,8 +8,46 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// commands are the top-level sub-commands, in the order usage lists them.
+var commands = []struct {
+	name  string
+	build func(*app) *cobra.Command
+}{
+	{"render", newRenderCommand},
+	{"validate", newValidateCommand},
+	{"deploy", newDeployCommand},
+	{"run", newRunCommand},
+	{"jobs", newJobsCommand},
+	{"templates", newTemplatesCommand},
+	{"diff", newDiffCommand},
+	{"version", newVersionCommand},
+}
+
 // newRootCommand builds the podtemplate command and its sub-commands.
-func newRootCommand(a *app) *cobra.Command {
+func newRootCommand(a *app) *cobra.Command { return newRoot(a, "") }
+
+// newRootCommandFor builds the command tree that runs args: when args
+// start with a sub-command's name, the root holds only that one, since
+// building the others (their fifty-odd flags) and the completion command
+// cost a tenth of a start-up; any other args (help, completion, flags,
+// mistakes cobra suggests names for) get the whole tree.
+func newRootCommandFor(a *app, args []string) *cobra.Command {
+	if len(args) > 0 && !wholeTree {
+		for _, c := range commands {
+			if c.name == args[0] {
+				return newRoot(a, c.name)
+			}
+		}
+	}
+	return newRoot(a, "")
+}
+
+// wholeTree makes newRootCommandFor build every command (tests compare).
+var wholeTree = false
+
+// newRoot builds the root command with every sub-command, or only the one
+// named only.
+func newRoot(a *app, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "podtemplate COMMAND",
 		Short: "Compile Compose files with x-podlike and x-jobs into Docker Swarm stack files",
@@ -40,16 +78,16 @@ stack files, deploys them and follows their jobs.`,
 	root.SetGlobalNormalizationFunc(flagAliases)
 	root.SetUsageTemplate(usageTemplate)
 	root.SetHelpTemplate(helpTemplate)
-	root.AddCommand(
-		newRenderCommand(a),
-		newValidateCommand(a),
-		newDeployCommand(a),
-		newRunCommand(a),
-		newJobsCommand(a),
-		newTemplatesCommand(a),
-		newDiffCommand(a),
-		newVersionCommand(a),
-	)
+	for _, c := range commands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.build(a))
+		}
+	}
+	if only != "" {
+		// cobra would add the completion command, unused here.
+		root.CompletionOptions.DisableDefaultCmd = true
+		return root
+	}
 	// cobra adds "completion bash|zsh|fish|powershell" itself; an unknown
 	// shell must be a usage error, not its help.
 	root.InitDefaultCompletionCmd()

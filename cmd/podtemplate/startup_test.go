@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,6 +72,38 @@ func BenchmarkVersion(b *testing.B) {
 	for b.Loop() {
 		if code := run([]string{"podtemplate", "version"}, a); code != 0 {
 			b.Fatal(code)
+		}
+	}
+}
+
+// TestOneCommandTree checks that running a command from a tree that holds
+// only it (newRootCommandFor) prints and exits as from the whole tree.
+func TestOneCommandTree(t *testing.T) {
+	dir := t.TempDir()
+	stack := filepath.Join(dir, "stack.yml")
+	if err := os.WriteFile(stack, []byte(tinyStack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argvs := [][]string{
+		{"version"}, {"version", "--format", "json"}, {"version", "x"}, {"version", "--bogus"},
+		{"render", "-c", stack}, {"render", "--file", stack, "--format", "json"}, {"render", "--values", "missing.yml", stack},
+		{"render"}, {"render", "-c", "missing.yml"}, {"validate", stack}, {"validate", "--strict", "-c", stack},
+		{"deploy"}, {"deploy", "-c", stack, "a", "b"}, {"run"}, {"diff"}, {"diff", "-c", stack},
+		{"jobs"}, {"jobs", "bogus"}, {"jobs", "lss", "s"}, {"jobs", "ls"}, {"jobs", "wait"}, {"jobs", "--bogus"},
+		{"templates"}, {"templates", "ls"}, {"templates", "list", "--format", "json"}, {"templates", "show", "builtin:healthcheck"},
+		{"templates", "show", "nope"},
+	}
+	for _, c := range commands {
+		argvs = append(argvs, []string{c.name, "--help"}, []string{c.name, "-h"}, []string{c.name, "--bogus"})
+	}
+	defer func() { wholeTree = false }()
+	for _, argv := range argvs {
+		wholeTree = true
+		wantOut, wantErr, wantCode := runCLI(t, "", argv...)
+		wholeTree = false
+		out, errOut, code := runCLI(t, "", argv...)
+		if out != wantOut || errOut != wantErr || code != wantCode {
+			t.Errorf("%q: exit %d\n%s%s\nwhole tree: exit %d\n%s%s", argv, code, out, errOut, wantCode, wantOut, wantErr)
 		}
 	}
 }
