@@ -4,7 +4,6 @@ import (
 	"context"
 	"reflect"
 	"strings"
-	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
@@ -128,10 +127,23 @@ func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]boo
 	return out, true
 }
 
+// fieldKeysFor is the YAML key that feeds ServiceConfig field, "" when
+// none does. Each is looked up when asked for: listing every field's
+// (reflect.VisibleFields over ServiceConfig and what it embeds) was 5% of
+// a 10-service render's instructions, where templates read a few.
 func fieldKeysFor(field string) string {
-	yamlKeys(nil)
-	return fieldKeys[field]
+	f, ok := serviceConfigType.FieldByName(field)
+	if !ok || f.Anonymous {
+		return ""
+	}
+	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if tag == "-" {
+		return ""
+	}
+	return tag
 }
+
+var serviceConfigType = reflect.TypeFor[types.ServiceConfig]()
 
 // related are keys compose-go reads together when normalizing a field.
 var related = map[string][]string{
@@ -143,29 +155,12 @@ var related = map[string][]string{
 	"labels":       {"label_file"},
 }
 
-var (
-	fieldKeysOnce sync.Once
-	fieldKeys     map[string]string // ServiceConfig field -> YAML key
-)
-
 // yamlKeys maps ServiceConfig field names to the YAML keys that feed them.
 func yamlKeys(fields map[string]bool) map[string]bool {
-	fieldKeysOnce.Do(func() {
-		fieldKeys = map[string]string{}
-		for _, f := range reflect.VisibleFields(reflect.TypeOf(types.ServiceConfig{})) {
-			if f.Anonymous {
-				continue
-			}
-			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if tag != "" && tag != "-" {
-				fieldKeys[f.Name] = tag
-			}
-		}
-	})
 	keys := map[string]bool{}
 	for f := range fields {
-		k, ok := fieldKeys[f]
-		if !ok || f == "Name" {
+		k := fieldKeysFor(f)
+		if k == "" || f == "Name" {
 			continue
 		}
 		keys[k] = true
