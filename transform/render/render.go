@@ -38,12 +38,13 @@ type Engine struct {
 	parsed   map[uint64]parsedOutput
 	seen     [seenSlots]atomic.Uint64
 	seed     maphash.Seed
-	budget   atomic.Int64 // list items templates may still build
-	output   atomic.Int64 // output bytes templates may still write
-	stopped  atomic.Bool  // the render was cancelled or ran out of time
-	weights  sync.Map     // typed data pointer -> weight (see weigh)
-	escape   bool         // $ -> $$ in every output value (see EscapeOutput)
-	ticked   sync.Map     // *parse.Tree -> true once addTicks ran on it
+	budget   atomic.Int64     // list items templates may still build
+	output   atomic.Int64     // output bytes templates may still write
+	stopped  atomic.Bool      // the render was cancelled or ran out of time
+	weights  sync.Map         // typed data pointer -> weight (see weigh)
+	escape   bool             // $ -> $$ in every output value (see EscapeOutput)
+	ticked   sync.Map         // *parse.Tree -> true once addTicks ran on it
+	plans    map[string]*plan // template name -> its plan (see plan), if it has one
 	// mutable says a template can change its data (it calls set, unset,
 	// the merge family or tpl): each execution then gets its own copy of
 	// the data mapping and of .Args.
@@ -136,6 +137,14 @@ func New(sources []Template, strict bool) (*Engine, error) {
 		addTicks(t.Tree)
 		e.mutable = e.mutable || mutates(t.Tree)
 	}
+	e.plans = map[string]*plan{}
+	for _, name := range e.names {
+		if t := e.root.Lookup(name); t != nil {
+			if p := newPlan(t.Tree); p != nil {
+				e.plans[name] = p
+			}
+		}
+	}
 	return e, nil
 }
 
@@ -226,7 +235,8 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 	if e.output.Load() <= 0 {
 		return "", ErrBudgetSpent
 	}
-	if m, ok := data.(map[string]any); ok && e.mutable {
+	p := e.plans[name]
+	if m, ok := data.(map[string]any); ok && e.mutable && p == nil {
 		if args, ok := m["Args"].(map[string]any); ok {
 			c := make(map[string]any, len(m))
 			for k, v := range m {
@@ -244,7 +254,7 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 	t := x.root.Lookup(name)
 	w := &x.out
 	w.total = &e.output
-	if err := t.Execute(w, data); err != nil {
+	if err := execute(p, t, w, data); err != nil {
 		if errors.Is(err, ErrBudgetSpent) {
 			return "", ErrBudgetSpent
 		}
@@ -255,6 +265,16 @@ func (e *Engine) Execute(key string, data any) (string, error) {
 		out = strings.ReplaceAll(out, "<no value>", "")
 	}
 	return out, nil
+}
+
+// execute runs template t, by its plan p where it has one that applies.
+func execute(p *plan, t *template.Template, w *capped, data any) error {
+	if p != nil {
+		if ok, err := p.run(w, data); ok {
+			return err
+		}
+	}
+	return t.Execute(w, data)
 }
 
 // Mapping runs the template of source key and parses its output as a YAML
@@ -475,6 +495,18 @@ func (c *capped) Write(p []byte) (int, error) {
 		return 0, ErrBudgetSpent
 	}
 	return c.Buffer.Write(p)
+}
+
+// writeString is Write of a string, without a copy to bytes.
+func (c *capped) writeString(s string) error {
+	if c.Len()+len(s) > maxOutput {
+		return fmt.Errorf("output larger than %d MiB: does the template loop?", maxOutput>>20)
+	}
+	if c.total != nil && c.total.Add(-int64(len(s))) < 0 {
+		return ErrBudgetSpent
+	}
+	_, err := c.Buffer.WriteString(s)
+	return err
 }
 
 // depthError is include or tpl nested over MaxDepth.
