@@ -161,10 +161,13 @@ const smallMapping = 12
 
 // KeyIssue says what is wrong with mapping key k, or "".
 func KeyIssue(k *yaml.Node) string {
+	const bom = "\uFEFF"
 	if k.Kind != yaml.ScalarNode {
 		return fmt.Sprintf("mapping key is %s; expected a string", KindName(k))
 	}
-	if strings.ContainsRune(k.Value, '\uFEFF') {
+	// (A byte search first: it runs for every key, and ContainsRune
+	// encodes the rune on every call.)
+	if strings.IndexByte(k.Value, bom[0]) >= 0 && strings.Contains(k.Value, bom) {
 		return fmt.Sprintf("key %q holds a byte-order mark (U+FEFF), an invisible character, so it is not the key it looks like; remove it", strings.ReplaceAll(k.Value, "\uFEFF", ""))
 	}
 	return ""

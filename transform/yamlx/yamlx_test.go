@@ -218,3 +218,11 @@ func TestDeleteReleasesTheRemovedEntry(t *testing.T) {
 		runtime.KeepAlive(m)
 	}
 }
+
+func TestKeyIssueFindsByteOrderMarks(t *testing.T) {
+	for key, bad := range map[string]bool{"image": false, "\uFEFFimage": true, "ima\uFEFFge": true, "imagé": false, "\u00EFimage": false} {
+		if got := KeyIssue(Str(key)) != ""; got != bad {
+			t.Errorf("KeyIssue(%q) reports a problem: %v, want %v", key, got, bad)
+		}
+	}
+}

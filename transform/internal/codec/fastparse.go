@@ -32,14 +32,18 @@ func ParseFast(src string) (doc *yaml.Node, ok bool) {
 func parseFast(src string, first, small int) (doc *yaml.Node, ok bool) {
 	lines := 1
 	for i := 0; i < len(src); i++ {
-		switch c := src[i]; {
-		case declined[c]:
+		switch prescan[src[i]] {
+		case 0:
+			continue
+		case scanDeclined:
 			return nil, false
-		case c == '<' && i+1 < len(src) && src[i+1] == '<':
-			return nil, false // a merge key
-		case c == '\n':
+		case scanLess:
+			if i+1 < len(src) && src[i+1] == '<' {
+				return nil, false // a merge key
+			}
+		case scanNewline:
 			lines++
-			if rest := src[i+1:]; strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") {
+			if i+3 < len(src) && (src[i+1] == '-' || src[i+1] == '.') && src[i+2] == src[i+1] && src[i+3] == src[i+1] {
 				return nil, false // document markers
 			}
 		}
@@ -77,6 +81,25 @@ var declined = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// prescan classes the bytes parseFast's first pass looks at: declined
+// ones, '<' (of a merge key) and line breaks (before document markers);
+// 0 for the rest, so most bytes cost one lookup.
+var prescan = func() (t [256]uint8) {
+	for c := range 256 {
+		if declined[c] {
+			t[c] = scanDeclined
+		}
+	}
+	t['<'], t['\n'] = scanLess, scanNewline
+	return t
+}()
+
+const (
+	scanDeclined = iota + 1
+	scanLess
+	scanNewline
+)
 
 // pnode is a node while the tree is parsed; build turns them into
 // yaml.Nodes. It holds no pointers, so the scratch costs the collector
@@ -585,6 +608,9 @@ func plainOKParse(s string, inFlow bool) bool {
 		}
 	}
 	for i := 0; i < len(s); i++ {
+		if !plainSpecial[s[i]] {
+			continue
+		}
 		switch s[i] {
 		case ':':
 			if inFlow || i+1 < len(s) && s[i+1] == ' ' {
@@ -594,7 +620,7 @@ func plainOKParse(s string, inFlow bool) bool {
 			if i+1 < len(s) && s[i+1] == '#' {
 				return false
 			}
-		case ',', '[', ']', '{', '}', '?', '#', '\'', '"':
+		default: // one of ,[]{}?#'"
 			if inFlow {
 				return false
 			}
@@ -602,6 +628,14 @@ func plainOKParse(s string, inFlow bool) bool {
 	}
 	return true
 }
+
+// plainSpecial are the bytes plainOKParse looks at past the first.
+var plainSpecial = func() (t [256]bool) {
+	for _, c := range []byte(":  ,[]{}?#'\"") {
+		t[c] = true
+	}
+	return t
+}()
 
 // plainTag is the tag yaml.v3 resolves plain scalar s to: its own
 // resolution, without its cost for the common words and integers.

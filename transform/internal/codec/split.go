@@ -28,22 +28,34 @@ const splitMin = 256 << 10
 func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 	// Line i is data[starts[i]:starts[i+1]], its line break included.
 	starts := make([]int, 1, bytes.Count(data, []byte("\n"))+2)
-	for i, c := range data {
-		if c == '\n' {
-			starts = append(starts, i+1)
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			break
 		}
+		i += j + 1
+		starts = append(starts, i)
 	}
 	nlines := len(starts)
 	starts = append(starts, len(data))
 	line := func(i int) []byte { return data[starts[i]:starts[i+1]] }
 	start := -1
 	for i := range nlines {
-		l := line(i)
-		if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) || bytes.HasPrefix(l, []byte("%")) || bytes.HasPrefix(l, []byte("\t")) {
-			return nil, false
+		l := data[starts[i]:starts[i+1]]
+		if len(l) == 0 {
+			continue
 		}
-		if start < 0 && string(bytes.TrimRight(l, " \r\n")) == "services:" {
-			start = i
+		switch l[0] {
+		case '-', '.':
+			if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) {
+				return nil, false
+			}
+		case '%', '\t':
+			return nil, false
+		case 's':
+			if start < 0 && string(bytes.TrimRight(l, " \r\n")) == "services:" {
+				start = i
+			}
 		}
 	}
 	if start < 0 {
@@ -51,7 +63,9 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 	}
 	end := nlines
 	for i := start + 1; i < nlines; i++ {
-		if c := firstChar(line(i)); c >= 0 && line(i)[0] != ' ' {
+		// (A line starting with anything but a blank or a line break
+		// has content in its first column.)
+		if l := data[starts[i]:starts[i+1]]; len(l) > 0 && l[0] != ' ' && firstChar(l) >= 0 {
 			end = i
 			break
 		}
@@ -61,7 +75,7 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 	var keys []int
 	lastContent := -1
 	for i := start + 1; i < end; i++ {
-		l := line(i)
+		l := data[starts[i]:starts[i+1]]
 		c := firstChar(l)
 		if c < 0 {
 			continue
