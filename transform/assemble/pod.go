@@ -259,7 +259,9 @@ func BuildPod(in PodInput) (*BuiltPod, error) {
 	if err != nil {
 		return nil, podTemplateErr(in, "the controller's "+err.Error())
 	}
-	labels = yamlx.Map(append([]*yaml.Node(nil), labels.Content...)...)
+	kvs := make([]*yaml.Node, len(labels.Content), len(labels.Content)+2*(len(order)+len(copyOrder)+1))
+	copy(kvs, labels.Content)
+	labels = yamlx.Map(kvs...)
 	sort.Strings(order)
 	for _, name := range order {
 		if err := setLabel(labels, "pod.component."+name, comps[name]); err != nil {

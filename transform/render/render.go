@@ -353,12 +353,11 @@ func (e *Engine) outputHash(name, out string) uint64 {
 
 // ParseOutput parses a template's output as a YAML mapping.
 func ParseOutput(name, out string) (*yaml.Node, error) {
-	var doc yaml.Node
-	if fast, ok := codec.ParseFast(out); ok {
-		doc = *fast
-	} else {
+	doc, ok := codec.ParseFast(out)
+	if !ok {
+		doc = &yaml.Node{}
 		dec := yaml.NewDecoder(strings.NewReader(out))
-		if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
 			return nil, outputError(name, out, err)
 		}
 		var extra yaml.Node
@@ -368,7 +367,7 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 			return nil, outputError(name, out, err)
 		}
 	}
-	body := yamlx.Body(&doc)
+	body := yamlx.Body(doc)
 	if doc.Kind == 0 || body == nil || yamlx.IsNull(body) {
 		return yamlx.Map(), nil
 	}
