@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/podtemplate/podtemplate/internal/fileio"
 )
 
 func TestParseSet(t *testing.T) {
@@ -97,6 +99,12 @@ func TestSetValues(t *testing.T) {
 	_, err = SetValues{File: []string{"motd=missing.txt"}}.Parse(dir)
 	if err == nil || !strings.Contains(err.Error(), "missing.txt") {
 		t.Errorf("--set-file of a missing file: %v", err)
+	}
+	for _, dev := range []string{"/dev/zero", dir} {
+		_, err = SetValues{File: []string{"z=" + dev}}.Parse(dir)
+		if !errors.Is(err, fileio.ErrNotRegular) {
+			t.Errorf("--set-file of %s: %v, want a not-a-regular-file error", dev, err)
+		}
 	}
 	for _, bad := range []string{`j={"x":`, `j=[1] x`, "j=nope"} {
 		_, err = SetValues{JSON: []string{bad}}.Parse(dir)
