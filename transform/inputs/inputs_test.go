@@ -106,7 +106,7 @@ func TestSetValues(t *testing.T) {
 			t.Errorf("--set-file of %s: %v, want a not-a-regular-file error", dev, err)
 		}
 	}
-	for _, bad := range []string{`j={"x":`, `j=[1] x`, "j=nope"} {
+	for _, bad := range []string{`j={"x":`, `j=[1] x`, "j=nope", "j=1e999", `j={"a":[-1e400]}`} {
 		_, err = SetValues{JSON: []string{bad}}.Parse(dir)
 		var fe *FlagError
 		if !errors.As(err, &fe) || fe.Flag != "set-json" {

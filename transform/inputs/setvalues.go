@@ -292,7 +292,7 @@ func (p *setParser) jsonVal() (any, error) {
 		}
 		p.pos++
 	}
-	return jsonNumbers(v), nil
+	return jsonNumbers(v)
 }
 
 func (p *setParser) skipSpace() {
@@ -302,25 +302,38 @@ func (p *setParser) skipSpace() {
 }
 
 // jsonNumbers turns json.Numbers into int where they are integers, else
-// float64, as a YAML args file would give them.
-func jsonNumbers(v any) any {
+// float64, as a YAML args file would give them. A number no float64 holds
+// (1e999) is an error, as it is to Helm's --set-json, rather than an
+// infinity no template could print.
+func jsonNumbers(v any) (any, error) {
 	switch v := v.(type) {
 	case json.Number:
 		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
-			return int(n)
+			return int(n), nil
 		}
-		f, _ := v.Float64()
-		return f
+		f, err := v.Float64()
+		if err != nil {
+			return nil, fmt.Errorf("number %s is out of range", v)
+		}
+		return f, nil
 	case map[string]any:
 		for k, x := range v {
-			v[k] = jsonNumbers(x)
+			n, err := jsonNumbers(x)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
 		}
 	case []any:
 		for i, x := range v {
-			v[i] = jsonNumbers(x)
+			n, err := jsonNumbers(x)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = n
 		}
 	}
-	return v
+	return v, nil
 }
 
 // setPath sets v at path in dest, creating mappings and lists on the way;
