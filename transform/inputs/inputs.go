@@ -6,6 +6,7 @@
 package inputs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -85,20 +86,29 @@ func (o Options) environment(cwd string) (map[string]string, error) {
 	if len(o.EnvFiles) == 0 {
 		return base, nil
 	}
-	paths := make([]string, len(o.EnvFiles))
-	for i, f := range o.EnvFiles {
-		paths[i] = abs(cwd, f)
-		st, err := os.Stat(paths[i])
+	// As dotenv.GetEnvFromFile does it (a file sees the variables of the
+	// environment, then those of the files before it), but each file is
+	// read as a regular file of bounded size: /dev/zero, a FIFO or a huge
+	// sparse file is an error, not a read that never ends.
+	fromFiles := map[string]string{}
+	lookup := func(k string) (string, bool) {
+		if v, ok := base[k]; ok {
+			return v, true
+		}
+		v, ok := fromFiles[k]
+		return v, ok
+	}
+	for _, f := range o.EnvFiles {
+		data, err := fileio.ReadRegular(abs(cwd, f), maxArgsFile)
+		if errors.Is(err, fileio.ErrTooLarge) {
+			return nil, &diag.Error{File: f, Msg: fmt.Sprintf("the env file is larger than %d MiB", maxArgsFile>>20)}
+		}
 		if err != nil {
 			return nil, &diag.Error{File: f, Msg: "cannot read the env file", Err: err}
 		}
-		if !st.Mode().IsRegular() {
-			return nil, &diag.Error{File: f, Msg: "cannot read the env file", Err: &fileio.NotRegularError{Mode: st.Mode()}}
+		if err := dotenv.ParseWithFormat(bytes.NewReader(data), f, fromFiles, lookup, dotenv.DotEnv); err != nil {
+			return nil, &diag.Error{Msg: "reading --env-file", Err: err}
 		}
-	}
-	fromFiles, err := dotenv.GetEnvFromFile(base, paths)
-	if err != nil {
-		return nil, &diag.Error{Msg: "reading --env-file", Err: err}
 	}
 	env := make(map[string]string, len(base)+len(fromFiles))
 	for k, v := range fromFiles {

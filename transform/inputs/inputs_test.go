@@ -151,4 +151,18 @@ func TestResolve(t *testing.T) {
 	if _, err := (Options{Env: map[string]string{}, EnvFiles: []string{"missing.env"}}).Resolve(dir); err == nil {
 		t.Error("a missing env file was accepted")
 	}
+	// A later env file sees the earlier ones' variables, and wins.
+	write("more.env", "C=${B}-c\nB=second\n")
+	v, err = Options{Env: map[string]string{"A": "from-env"}, EnvFiles: []string{"vars.env", "more.env"}}.Resolve(dir)
+	if err != nil || v.Env["A"] != "from-env" || v.Env["B"] != "second" || v.Env["C"] != "from-file-c" {
+		t.Errorf("two env files: %v, %v", v, err)
+	}
+	// A huge (sparse) env file is refused before it is read.
+	write("huge.env", "")
+	if err := os.Truncate(filepath.Join(dir, "huge.env"), 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Options{Env: map[string]string{}, EnvFiles: []string{"huge.env"}}).Resolve(dir); err == nil || !strings.Contains(err.Error(), "huge.env: the env file is larger than") {
+		t.Errorf("a huge env file: %v", err)
+	}
 }
