@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/podtemplate/podtemplate/internal/fileio"
@@ -133,7 +136,10 @@ func (o Options) args(cwd string) (map[string]any, error) {
 		}
 		var n yaml.Node
 		if err := yaml.Unmarshal(data, &n); err != nil {
-			return nil, &diag.Error{File: f, Msg: "invalid YAML", Err: err}
+			return nil, argsYAMLError(f, data, err)
+		}
+		if n.Kind == 0 {
+			continue // empty, or only comments: no args, as in Helm
 		}
 		body := yamlx.Body(&n)
 		if body == nil || yamlx.IsNull(body) {
@@ -159,6 +165,28 @@ func (o Options) args(cwd string) (map[string]any, error) {
 		return nil, err
 	}
 	return config.MergeArgs(args, set), nil
+}
+
+// yamlLine reads the line out of a yaml.v3 syntax error (compiled on
+// first use, as load's is: most runs never need it).
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+
+// argsYAMLError places a yaml.v3 syntax error in an args file.
+func argsYAMLError(name string, data []byte, err error) error {
+	msg := err.Error()
+	if line, col, ok := yamlx.ReaderErrorAt(data, msg); ok {
+		return &diag.Error{File: name, Line: line, Column: col, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	}
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		// yaml.v3 counts a parser error's line from 0 (scanner errors
+		// from 1); its parser messages are the "did not find expected" ones.
+		if strings.HasPrefix(m[2], "did not find expected ") {
+			line++
+		}
+		return &diag.Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &diag.Error{File: name, Msg: "invalid YAML", Err: err}
 }
 
 // library lists the --library files: a file as it is, a folder as every

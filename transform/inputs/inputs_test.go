@@ -151,6 +151,22 @@ func TestResolve(t *testing.T) {
 	if _, err := (Options{Env: map[string]string{}, EnvFiles: []string{"missing.env"}}).Resolve(dir); err == nil {
 		t.Error("a missing env file was accepted")
 	}
+	// An empty args file, or one of comments only, holds no args.
+	write("empty.yml", "")
+	write("comments.yml", "# nothing yet\n")
+	v, err = Options{Env: map[string]string{}, ArgsFiles: []string{"args.yml", "empty.yml", "comments.yml"}}.Resolve(dir)
+	if err != nil || v.Args["Port"] != 80 {
+		t.Errorf("empty args files: %v, %v", v, err)
+	}
+	// A syntax error in an args file is placed.
+	write("nul.yml", "a: 1\nb: \"x\x00\"\n")
+	write("tab.yml", "a:\n\tb: 1\n")
+	for name, want := range map[string]string{"nul.yml": "nul.yml:2:6: invalid YAML: control characters are not allowed", "tab.yml": "tab.yml:2: invalid YAML: found character that cannot start any token"} {
+		_, err := Options{Env: map[string]string{}, ArgsFiles: []string{name}}.Resolve(dir)
+		if err == nil || err.Error() != want {
+			t.Errorf("args file %s: %v, want %s", name, err, want)
+		}
+	}
 	// A later env file sees the earlier ones' variables, and wins.
 	write("more.env", "C=${B}-c\nB=second\n")
 	v, err = Options{Env: map[string]string{"A": "from-env"}, EnvFiles: []string{"vars.env", "more.env"}}.Resolve(dir)

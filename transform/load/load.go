@@ -138,13 +138,13 @@ func Parse(name, dir string, data []byte) (*File, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &diag.Error{File: name, Msg: "the file is empty; expected a Compose mapping with services"}
 		}
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &diag.Error{File: name, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document; a stack file holds exactly one"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	return parsed(name, dir, &doc)
 }
@@ -174,8 +174,11 @@ func parsed(name, dir string, doc *yaml.Node) (*File, error) {
 var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlError turns a yaml.v3 syntax error into a positioned diag.Error.
-func yamlError(name string, err error) error {
+func yamlError(name string, data []byte, err error) error {
 	msg := err.Error()
+	if line, col, ok := yamlx.ReaderErrorAt(data, msg); ok {
+		return &diag.Error{File: name, Line: line, Column: col, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
+	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]

@@ -406,6 +406,9 @@ func lazyRegexp(expr string) func() *regexp.Regexp {
 
 func outputError(name, out string, err error) error {
 	msg := err.Error()
+	if line, col, ok := yamlx.ReaderErrorAt([]byte(out), msg); ok {
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s (line %d, column %d of the output)", strings.TrimPrefix(msg, "yaml: "), line, col)}
+	}
 	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		lines := strings.Split(out, "\n")

@@ -101,6 +101,9 @@ func TestParseOutput(t *testing.T) {
 	if _, err := ParseOutput("t", "a: 1\nb: [c\n"); err == nil || !strings.Contains(err.Error(), `rendered invalid YAML`) {
 		t.Errorf("bad yaml: %v", err)
 	}
+	if _, err := ParseOutput("t", "a: 1\nb: \"c\x00\"\n"); err == nil || !strings.Contains(err.Error(), "control characters are not allowed (line 2, column 6 of the output)") {
+		t.Errorf("NUL: %v", err)
+	}
 	if m, err := ParseOutput("t", "  \n"); err != nil || len(m.Content) != 0 {
 		t.Errorf("empty: %v %v", m, err)
 	}

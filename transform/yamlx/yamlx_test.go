@@ -226,3 +226,33 @@ func TestKeyIssueFindsByteOrderMarks(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderErrorAt(t *testing.T) {
+	for _, tc := range []struct {
+		data      string
+		line, col int
+	}{
+		{"a: \"x\x00y\"\n", 1, 6},
+		{"a: 1\nb: é\x01\n", 2, 5},
+		{"a: 1\r\nb:\t\xff\n", 2, 4},
+		{"a: \xc3\x28\n", 1, 4},
+		{"a: \xed\xa0\x80\n", 1, 4}, // a surrogate
+		{"a: \xe2\x82", 1, 4},       // cut short at the end
+	} {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(tc.data), &n)
+		if err == nil {
+			t.Fatalf("%q parsed", tc.data)
+		}
+		line, col, ok := ReaderErrorAt([]byte(tc.data), err.Error())
+		if !ok || line != tc.line || col != tc.col {
+			t.Errorf("%q (%v): %d:%d %v, want %d:%d", tc.data, err, line, col, ok, tc.line, tc.col)
+		}
+	}
+	if _, _, ok := ReaderErrorAt([]byte("a: [\n"), "yaml: line 1: did not find expected node content"); ok {
+		t.Error("a parser error was placed")
+	}
+	if _, _, ok := ReaderErrorAt([]byte("\xff\xfea\x00"), "yaml: control characters are not allowed"); ok {
+		t.Error("a UTF-16 input was placed")
+	}
+}
