@@ -38,6 +38,8 @@ func TestUsageErrors(t *testing.T) {
 		{"jobs ls with a job", []string{"jobs", "ls", "shop", "seed"}, []string{"jobs ls takes only a STACK", "Run 'podtemplate help jobs ls' for usage."}},
 		{"render without files", []string{"render"}, []string{"no input files"}},
 		{"bad format", []string{"render", "--format", "toml", "x.yml"}, []string{`--format "toml"`}},
+		{"bad controller image", []string{"render", "--controller-image", "Podlike:1", "x.yml"}, []string{`--controller-image "Podlike:1": invalid reference format`}},
+		{"multi-line controller image", []string{"render", "--controller-image", "a\nb: c", "x.yml"}, []string{`--controller-image "a\nb: c": invalid reference format`}},
 		{"bad env", []string{"run", "-c", "x.yml", "-e", "NOEQUALS", "job"}, []string{`--env "NOEQUALS": expected K=V`}},
 		{"bad resolve-image", []string{"deploy", "-c", "x.yml", "--resolve-image", "sometimes", "s"}, []string{"--resolve-image"}},
 		{"detach with rollback", []string{"deploy", "-c", "x.yml", "--detach", "--rollback-on-failure", "s"}, []string{"--detach and --rollback-on-failure exclude each other"}},

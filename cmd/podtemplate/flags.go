@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/podtemplate/podtemplate/swarm"
 	"github.com/podtemplate/podtemplate/transform"
 	"github.com/spf13/pflag"
@@ -131,6 +132,13 @@ func (f *renderFlags) options(a *app, positional []string, forName bool) (transf
 	}
 	if f.templateTimeout < 0 {
 		return transform.Options{}, usagef("--template-timeout %s: expected a positive duration, or 0 for none", f.templateTimeout)
+	}
+	if f.controllerImage != "" {
+		// Checked as docker checks a service's image: the controller of
+		// every pod would carry it into a file docker rejects.
+		if _, err := reference.ParseAnyReference(f.controllerImage); err != nil {
+			return transform.Options{}, usagef("--controller-image %q: %v", f.controllerImage, err)
+		}
 	}
 	files := append(append([]string(nil), f.files...), positional...)
 	if len(files) == 0 {
