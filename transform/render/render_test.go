@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"text/template/parse"
 )
 
 func run(t *testing.T, tmpl string, data any, strict bool) (string, error) {
@@ -227,11 +228,15 @@ func TestCalledFuncs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		names, all := calledFuncs(e.root.Templates())
-		if all != tc.all {
+		var trees []*parse.Tree
+		for _, t := range e.root.Templates() {
+			trees = append(trees, t.Tree)
+		}
+		names, unknown := calledFuncs(trees)
+		if all := unknown || names["tpl"]; all != tc.all {
 			t.Errorf("%s: all=%v", tc.tmpl, all)
 		}
-		if all {
+		if tc.all {
 			continue
 		}
 		var got []string
@@ -241,6 +246,37 @@ func TestCalledFuncs(t *testing.T) {
 		sort.Strings(got)
 		if strings.Join(got, ",") != tc.names {
 			t.Errorf("%s: %v, want %s", tc.tmpl, got, tc.names)
+		}
+	}
+}
+
+// TestParseUncheckedAsParse checks that sets parsed without looking up
+// function names (parseUnchecked) behave as sets parsed by text/template:
+// builtins and sprig's functions run, tpl reaches every function, and a
+// set that names an undefined function, or does not parse, gets
+// text/template's error.
+func TestParseUncheckedAsParse(t *testing.T) {
+	data := map[string]any{"Args": map[string]any{"Name": "web"}}
+	for _, tc := range []struct{ tmpl, want string }{
+		{`{{ if and true (not false) }}{{ len "ab" }}{{ index (list 1 2) 1 }}{{ printf "%d" 3 }}{{ eq 1 1 }}{{ js "x" }}{{ html "<" }}{{ urlquery "a b" }}{{ end }}`, "223truex&lt;a+b"},
+		{`{{ tpl "{{ upper .Args.Name }}" . }}`, "WEB"},
+		{`{{ define "x" }}{{ . | title }}{{ end }}{{ include "x" .Args.Name }}`, "Web"},
+	} {
+		got, err := run(t, tc.tmpl, data, false)
+		if err != nil || got != tc.want {
+			t.Errorf("%s = %q, %v; want %q", tc.tmpl, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ tmpl, want string }{
+		{`{{ nope 1 }}`, `template t.yml: line 1: function "nope" not defined`},
+		{`{{ tpl "x" . }}{{ define "d" }}{{ nope }}{{ end }}`, `template t.yml: line 1: function "nope" not defined`},
+		{"a\n{{ upper 1 }}{{ nope | upper }}", `template t.yml: line 2: function "nope" not defined`},
+		{"{{ nope }}\n{{ if }}", `template t.yml: line 1: function "nope" not defined`},
+		{"{{ upper 1 }}\n{{ if }}", `template t.yml: line 2: missing value for if`},
+	} {
+		_, err := run(t, tc.tmpl, data, false)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %s", tc.tmpl, err, tc.want)
 		}
 	}
 }

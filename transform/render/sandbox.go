@@ -583,8 +583,12 @@ func (e *Engine) guardFunc(name string, fn any) any {
 // reflect.FuncOf and a reflect.MakeFunc, a third of a small render's
 // set-up for sprig's two hundred functions when a set calls a dozen.
 func (e *Engine) guardUsed(f template.FuncMap) template.FuncMap {
-	used, all := calledFuncs(e.root.Templates())
-	if all {
+	var trees []*parse.Tree
+	for _, t := range e.root.Templates() {
+		trees = append(trees, t.Tree)
+	}
+	used, unknown := calledFuncs(trees)
+	if unknown || used["tpl"] {
 		return e.guardFuncs(f)
 	}
 	out := make(template.FuncMap, len(used))
@@ -596,15 +600,13 @@ func (e *Engine) guardUsed(f template.FuncMap) template.FuncMap {
 	return out
 }
 
-// calledFuncs lists the function names the templates' trees call. all is
-// true when they call tpl, or hold a node calledFuncs does not know.
-func calledFuncs(ts []*template.Template) (names map[string]bool, all bool) {
+// calledFuncs lists the function names the trees call. unknown is true
+// when they hold a node calledFuncs does not know (the list may then miss
+// some).
+func calledFuncs(trees []*parse.Tree) (names map[string]bool, unknown bool) {
 	names = map[string]bool{}
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
-		if all {
-			return
-		}
 		switch n := n.(type) {
 		case nil:
 		case *parse.ListNode:
@@ -631,7 +633,6 @@ func calledFuncs(ts []*template.Template) (names map[string]bool, all bool) {
 			walk(n.Node)
 		case *parse.IdentifierNode:
 			names[n.Ident] = true
-			all = n.Ident == "tpl"
 		case *parse.IfNode:
 			walk(&n.BranchNode)
 		case *parse.RangeNode:
@@ -648,15 +649,15 @@ func calledFuncs(ts []*template.Template) (names map[string]bool, all bool) {
 			*parse.DotNode, *parse.NilNode, *parse.FieldNode, *parse.VariableNode,
 			*parse.BoolNode, *parse.NumberNode, *parse.StringNode:
 		default:
-			all = true
+			unknown = true
 		}
 	}
-	for _, t := range ts {
-		if t.Tree != nil {
-			walk(t.Tree.Root)
+	for _, t := range trees {
+		if t != nil {
+			walk(t.Root)
 		}
 	}
-	return names, all
+	return names, unknown
 }
 
 // copyArgs deep-copies plain maps and lists, so each execution may change
