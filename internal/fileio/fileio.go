@@ -4,6 +4,7 @@
 package fileio
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -80,14 +81,17 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, &NotRegularError{Mode: st.Mode()}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Read into a buffer of the file's size and room for the read that
+	// finds its end (io.ReadAll would grow a buffer from 512 bytes, taking
+	// about twice the file's size more).
+	b := bytes.NewBuffer(make([]byte, 0, min(st.Size(), limit)+bytes.MinRead))
+	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, unwrapPath(err)
 	}
-	if int64(len(data)) > limit {
+	if int64(b.Len()) > limit {
 		return nil, ErrTooLarge
 	}
-	return data, nil
+	return b.Bytes(), nil
 }
 
 func unwrapPath(err error) error {
