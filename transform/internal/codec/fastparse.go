@@ -149,7 +149,9 @@ type fastParser struct {
 	done          bool
 	indentLine    int
 	indent        int
-	first         int // the number of the file's lines before src
+	// blanksLine's leading blanks, counted by skipBlank.
+	blanksLine, blanks int
+	first              int // the number of the file's lines before src
 
 	nodes []pnode
 	strs  []string // values not in src
@@ -166,7 +168,7 @@ var parsers = sync.Pool{New: func() any { return new(fastParser) }}
 
 func getParser(src string, lines int) *fastParser {
 	p := parsers.Get().(*fastParser)
-	p.src, p.i, p.start, p.done, p.indentLine = src, 0, 0, false, -1
+	p.src, p.i, p.start, p.done, p.indentLine, p.blanksLine = src, 0, 0, false, -1, -1
 	p.end = strings.IndexByte(src, '\n')
 	if p.end < 0 {
 		p.end = len(src)
@@ -235,6 +237,7 @@ func (p *fastParser) skipBlank() bool {
 	for ; !p.done; p.next() {
 		for j := p.start; j < p.end; j++ {
 			if p.src[j] != ' ' {
+				p.blanksLine, p.blanks = p.i, j-p.start
 				return true
 			}
 		}
@@ -246,6 +249,15 @@ func (p *fastParser) skipBlank() bool {
 func (p *fastParser) indentOf() int {
 	if p.i == p.indentLine {
 		return p.indent
+	}
+	return p.leadingBlanks()
+}
+
+// leadingBlanks is the number of blanks the current line starts with:
+// skipBlank counted them when it stopped on the line.
+func (p *fastParser) leadingBlanks() int {
+	if p.i == p.blanksLine {
+		return p.blanks
 	}
 	return indentOf(p.line())
 }
@@ -405,7 +417,7 @@ func (p *fastParser) mapping(indent int) int32 {
 				return -1 // a null value: left to yaml.v3
 			}
 			next := p.line()
-			switch nin := indentOf(next); {
+			switch nin := p.leadingBlanks(); {
 			case nin > indent:
 				val = p.block(nin)
 			case nin == indent && isSeqItem(next[nin:]):
@@ -438,7 +450,7 @@ func (p *fastParser) continues(indent int) bool {
 	if !p.skipBlank() {
 		return false
 	}
-	return indentOf(p.line()) > indent
+	return p.leadingBlanks() > indent
 }
 
 func (p *fastParser) seq(indent int) int32 {

@@ -55,8 +55,12 @@ func WriteStyled(b *bytes.Buffer, n *yaml.Node, indent int, st Style) error {
 		return err
 	}
 	if ok {
-		w := writer{b: b, step: st.Indent, seq: st.SeqIndent}
+		// The writer appends to b's free space (growing it as append
+		// does), which b then takes: a call a token to b's methods cost
+		// more than the appends.
+		w := writer{buf: b.AvailableBuffer(), step: st.Indent, seq: st.SeqIndent}
 		w.node(n, indent, false)
+		b.Write(w.buf)
 		return nil
 	}
 	var out bytes.Buffer
@@ -203,8 +207,8 @@ func hasComments(n *yaml.Node) bool {
 }
 
 type writer struct {
-	b         *bytes.Buffer
-	step, seq int // Style.Indent, Style.SeqIndent
+	buf       []byte // what is written
+	step, seq int    // Style.Indent, Style.SeqIndent
 }
 
 // Scalar is n written as a scalar token in layout st: in its style when
@@ -213,10 +217,9 @@ type writer struct {
 // flow collection.
 func Scalar(n *yaml.Node, inFlow bool, indent int, st Style) string {
 	st = st.orDefault()
-	var b bytes.Buffer
-	w := writer{b: &b, step: st.Indent, seq: st.SeqIndent}
+	w := writer{step: st.Indent, seq: st.SeqIndent}
 	w.scalar(n, inFlow, indent)
-	return b.String()
+	return string(w.buf)
 }
 
 // spaces are written in runs, not a byte at a time.
@@ -224,19 +227,19 @@ const spaces = "                                                                
 
 func (w *writer) indent(n int) {
 	for n > len(spaces) {
-		w.b.WriteString(spaces)
+		w.buf = append(w.buf, spaces...)
 		n -= len(spaces)
 	}
-	w.b.WriteString(spaces[:n])
+	w.buf = append(w.buf, spaces[:n]...)
 }
 
 func (w *writer) comment(text string, indent int) {
 	for _, line := range strings.Split(text, "\n") {
 		if line != "" {
 			w.indent(indent)
-			w.b.WriteString(line)
+			w.buf = append(w.buf, line...)
 		}
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 	}
 }
 
@@ -254,7 +257,7 @@ func (w *writer) node(n *yaml.Node, indent int, inSeq bool) {
 				w.indent(indent)
 			}
 			w.scalar(k, false, indent)
-			w.b.WriteByte(':')
+			w.buf = append(w.buf, ':')
 			w.value(k, v, indent)
 		}
 	case n.Kind == yaml.SequenceNode && len(n.Content) > 0 && n.Style&yaml.FlowStyle == 0:
@@ -265,12 +268,12 @@ func (w *writer) node(n *yaml.Node, indent int, inSeq bool) {
 			if i > 0 || !inSeq {
 				w.indent(indent)
 			}
-			w.b.WriteString("- ")
+			w.buf = append(w.buf, "- "...)
 			w.item(it, indent+2)
 		}
 	default:
 		w.inline(n, indent)
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 	}
 }
 
@@ -280,7 +283,7 @@ func (w *writer) value(k, v *yaml.Node, indent int) {
 	switch {
 	case block:
 		w.lineComment(k)
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 		if v.Kind == yaml.SequenceNode {
 			w.node(v, indent+w.seq, false)
 		} else {
@@ -288,11 +291,11 @@ func (w *writer) value(k, v *yaml.Node, indent int) {
 		}
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!null" && v.Value == "":
 		w.lineComment(v)
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 	default:
-		w.b.WriteByte(' ')
+		w.buf = append(w.buf, ' ')
 		w.inline(v, indent)
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 	}
 }
 
@@ -304,13 +307,13 @@ func (w *writer) item(it *yaml.Node, indent int) {
 	}
 	// A literal block in an item is indented to the item's column.
 	w.inline(it, indent-2)
-	w.b.WriteByte('\n')
+	w.buf = append(w.buf, '\n')
 }
 
 func (w *writer) lineComment(n *yaml.Node) {
 	if n.LineComment != "" {
-		w.b.WriteByte(' ')
-		w.b.WriteString(n.LineComment)
+		w.buf = append(w.buf, ' ')
+		w.buf = append(w.buf, n.LineComment...)
 	}
 }
 
@@ -330,25 +333,25 @@ func (w *writer) inline(n *yaml.Node, indent int) {
 func (w *writer) flow(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		w.b.WriteByte('{')
+		w.buf = append(w.buf, '{')
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if i > 0 {
-				w.b.WriteString(", ")
+				w.buf = append(w.buf, ", "...)
 			}
 			w.flow(n.Content[i])
-			w.b.WriteString(": ")
+			w.buf = append(w.buf, ": "...)
 			w.flow(n.Content[i+1])
 		}
-		w.b.WriteByte('}')
+		w.buf = append(w.buf, '}')
 	case yaml.SequenceNode:
-		w.b.WriteByte('[')
+		w.buf = append(w.buf, '[')
 		for i, c := range n.Content {
 			if i > 0 {
-				w.b.WriteString(", ")
+				w.buf = append(w.buf, ", "...)
 			}
 			w.flow(c)
 		}
-		w.b.WriteByte(']')
+		w.buf = append(w.buf, ']')
 	default:
 		w.scalar(n, true, 0)
 	}
@@ -366,7 +369,7 @@ func (w *writer) scalar(n *yaml.Node, inFlow bool, indent int) bool {
 		tag = n.ShortTag() // (a "!!" tag is its own short tag)
 	}
 	if tag == "!!null" && v == "" {
-		w.b.WriteString("null")
+		w.buf = append(w.buf, "null"...)
 		return false
 	}
 	f := scan(v)
@@ -379,24 +382,24 @@ func (w *writer) scalar(n *yaml.Node, inFlow bool, indent int) bool {
 	case n.Style&yaml.SingleQuotedStyle != 0:
 		w.singleQuoted(v, f)
 	case tag != "!!str" && tag != "!!binary":
-		w.b.WriteString(v) // a number, boolean or null as parsed
+		w.buf = append(w.buf, v...) // a number, boolean or null as parsed
 	case !f.resolvesToString(v):
 		w.doubleQuoted(v)
 	case !f.plainOK(v, inFlow):
 		w.singleQuoted(v, f)
 	default:
-		w.b.WriteString(v)
+		w.buf = append(w.buf, v...)
 	}
 	return false
 }
 
 func (w *writer) singleQuoted(v string, f facts) {
-	w.b.WriteByte('\'')
+	w.buf = append(w.buf, '\'')
 	if f.quote {
 		v = strings.ReplaceAll(v, "'", "''")
 	}
-	w.b.WriteString(v)
-	w.b.WriteByte('\'')
+	w.buf = append(w.buf, v...)
+	w.buf = append(w.buf, '\'')
 }
 
 // facts are what one pass over a scalar's text tells the writer; the
@@ -520,30 +523,30 @@ func isBlank(c byte) bool {
 }
 
 func (w *writer) literal(v string, indent int, comment string) {
-	w.b.WriteByte('|')
+	w.buf = append(w.buf, '|')
 	if strings.HasPrefix(v, " ") || strings.HasPrefix(v, "\n") {
-		w.b.WriteByte('2')
+		w.buf = append(w.buf, '2')
 	}
 	body := v
 	switch {
 	case !strings.HasSuffix(v, "\n"):
-		w.b.WriteByte('-')
+		w.buf = append(w.buf, '-')
 	case strings.HasSuffix(v, "\n\n"):
-		w.b.WriteByte('+')
+		w.buf = append(w.buf, '+')
 		body = v[:len(v)-1]
 	default:
 		body = v[:len(v)-1]
 	}
 	if comment != "" {
-		w.b.WriteByte(' ')
-		w.b.WriteString(comment)
+		w.buf = append(w.buf, ' ')
+		w.buf = append(w.buf, comment...)
 	}
 	for {
 		line, rest, more := strings.Cut(body, "\n")
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 		if line != "" {
 			w.indent(indent + w.step)
-			w.b.WriteString(line)
+			w.buf = append(w.buf, line...)
 		}
 		if !more {
 			return
@@ -553,7 +556,7 @@ func (w *writer) literal(v string, indent int, comment string) {
 }
 
 func (w *writer) doubleQuoted(v string) {
-	w.b.WriteByte('"')
+	w.buf = append(w.buf, '"')
 	run := 0 // start of the characters not written yet, written as they are
 	for i := 0; i < len(v); {
 		c := v[i]
@@ -561,41 +564,41 @@ func (w *writer) doubleQuoted(v string) {
 			i++
 			continue
 		}
-		w.b.WriteString(v[run:i])
+		w.buf = append(w.buf, v[run:i]...)
 		r, size := rune(c), 1
 		if c >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(v[i:])
 		}
 		switch r {
 		case '"':
-			w.b.WriteString(`\"`)
+			w.buf = append(w.buf, `\"`...)
 		case '\\':
-			w.b.WriteString(`\\`)
+			w.buf = append(w.buf, `\\`...)
 		case '\n':
-			w.b.WriteString(`\n`)
+			w.buf = append(w.buf, `\n`...)
 		case '\t':
-			w.b.WriteString(`\t`)
+			w.buf = append(w.buf, `\t`...)
 		case '\r':
-			w.b.WriteString(`\r`)
+			w.buf = append(w.buf, `\r`...)
 		case 0:
-			w.b.WriteString(`\0`)
+			w.buf = append(w.buf, `\0`...)
 		case utf8.RuneError: // (an invalid byte, too)
-			w.b.WriteString(`\uFFFD`)
+			w.buf = append(w.buf, `\uFFFD`...)
 		default:
 			switch {
 			case unicode.IsPrint(r):
-				w.b.WriteString(v[i : i+size])
+				w.buf = append(w.buf, v[i:i+size]...)
 			case r <= 0xFFFF:
-				w.b.WriteString(`\u` + leftPad(strconv.FormatInt(int64(r), 16), 4))
+				w.buf = append(w.buf, `\u`+leftPad(strconv.FormatInt(int64(r), 16), 4)...)
 			default:
-				w.b.WriteString(`\U` + leftPad(strconv.FormatInt(int64(r), 16), 8))
+				w.buf = append(w.buf, `\U`+leftPad(strconv.FormatInt(int64(r), 16), 8)...)
 			}
 		}
 		i += size
 		run = i
 	}
-	w.b.WriteString(v[run:])
-	w.b.WriteByte('"')
+	w.buf = append(w.buf, v[run:]...)
+	w.buf = append(w.buf, '"')
 }
 
 func leftPad(s string, n int) string {

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -17,63 +16,63 @@ import (
 // them with.
 
 func (w *writer) literalRef(v string, indent int, comment string) {
-	w.b.WriteByte('|')
+	w.buf = append(w.buf, '|')
 	if strings.HasPrefix(v, " ") || strings.HasPrefix(v, "\n") {
-		w.b.WriteByte('2')
+		w.buf = append(w.buf, '2')
 	}
 	body := v
 	switch {
 	case !strings.HasSuffix(v, "\n"):
-		w.b.WriteByte('-')
+		w.buf = append(w.buf, '-')
 	case strings.HasSuffix(v, "\n\n"):
-		w.b.WriteByte('+')
+		w.buf = append(w.buf, '+')
 		body = v[:len(v)-1]
 	default:
 		body = v[:len(v)-1]
 	}
 	if comment != "" {
-		w.b.WriteString(" " + comment)
+		w.buf = append(w.buf, " "+comment...)
 	}
 	for _, line := range strings.Split(body, "\n") {
-		w.b.WriteByte('\n')
+		w.buf = append(w.buf, '\n')
 		if line != "" {
 			w.indent(indent + w.step)
-			w.b.WriteString(line)
+			w.buf = append(w.buf, line...)
 		}
 	}
 }
 
 func (w *writer) doubleQuotedRef(v string) {
-	w.b.WriteByte('"')
+	w.buf = append(w.buf, '"')
 	for _, r := range v {
 		switch r {
 		case '"':
-			w.b.WriteString(`\"`)
+			w.buf = append(w.buf, `\"`...)
 		case '\\':
-			w.b.WriteString(`\\`)
+			w.buf = append(w.buf, `\\`...)
 		case '\n':
-			w.b.WriteString(`\n`)
+			w.buf = append(w.buf, `\n`...)
 		case '\t':
-			w.b.WriteString(`\t`)
+			w.buf = append(w.buf, `\t`...)
 		case '\r':
-			w.b.WriteString(`\r`)
+			w.buf = append(w.buf, `\r`...)
 		case 0:
-			w.b.WriteString(`\0`)
+			w.buf = append(w.buf, `\0`...)
 		case utf8.RuneError:
-			w.b.WriteString(`\uFFFD`)
+			w.buf = append(w.buf, `\uFFFD`...)
 		default:
 			if !unicode.IsPrint(r) {
 				if r <= 0xFFFF {
-					w.b.WriteString(`\u` + leftPad(strconv.FormatInt(int64(r), 16), 4))
+					w.buf = append(w.buf, `\u`+leftPad(strconv.FormatInt(int64(r), 16), 4)...)
 				} else {
-					w.b.WriteString(`\U` + leftPad(strconv.FormatInt(int64(r), 16), 8))
+					w.buf = append(w.buf, `\U`+leftPad(strconv.FormatInt(int64(r), 16), 8)...)
 				}
 				continue
 			}
-			w.b.WriteRune(r)
+			w.buf = utf8.AppendRune(w.buf, r)
 		}
 	}
-	w.b.WriteByte('"')
+	w.buf = append(w.buf, '"')
 }
 
 func printableRef(v string) bool {
@@ -156,7 +155,7 @@ func (w *writer) scalarRef(n *yaml.Node, inFlow bool, indent int) bool {
 	v := n.Value
 	tag := n.ShortTag()
 	if tag == "!!null" && v == "" {
-		w.b.WriteString("null")
+		w.buf = append(w.buf, "null"...)
 		return false
 	}
 	multiline := strings.Contains(v, "\n")
@@ -167,19 +166,19 @@ func (w *writer) scalarRef(n *yaml.Node, inFlow bool, indent int) bool {
 	case n.Style&yaml.DoubleQuotedStyle != 0 || multiline || !printableRef(v):
 		w.doubleQuotedRef(v)
 	case n.Style&yaml.SingleQuotedStyle != 0:
-		w.b.WriteByte('\'')
-		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
-		w.b.WriteByte('\'')
+		w.buf = append(w.buf, '\'')
+		w.buf = append(w.buf, strings.ReplaceAll(v, "'", "''")...)
+		w.buf = append(w.buf, '\'')
 	case tag != "!!str" && tag != "!!binary":
-		w.b.WriteString(v)
+		w.buf = append(w.buf, v...)
 	case !resolvesToStringRef(v):
 		w.doubleQuotedRef(v)
 	case !plainOKRef(v, inFlow):
-		w.b.WriteByte('\'')
-		w.b.WriteString(strings.ReplaceAll(v, "'", "''"))
-		w.b.WriteByte('\'')
+		w.buf = append(w.buf, '\'')
+		w.buf = append(w.buf, strings.ReplaceAll(v, "'", "''")...)
+		w.buf = append(w.buf, '\'')
 	default:
-		w.b.WriteString(v)
+		w.buf = append(w.buf, v...)
 	}
 	return false
 }
@@ -192,11 +191,10 @@ func checkScalar(t *testing.T, v string) {
 		for _, style := range []yaml.Style{0, yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle, yaml.LiteralStyle} {
 			n := &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Style: style, Value: v, LineComment: "# c"}
 			for _, inFlow := range []bool{false, true} {
-				var got, want bytes.Buffer
-				gw, ww := writer{b: &got, step: 2, seq: 2}, writer{b: &want, step: 2, seq: 2}
+				gw, ww := writer{step: 2, seq: 2}, writer{step: 2, seq: 2}
 				gc, wc := gw.scalar(n, inFlow, 4), ww.scalarRef(n, inFlow, 4)
-				if got.String() != want.String() || gc != wc {
-					t.Fatalf("scalar %q (tag %q, style %d, in flow %v):\ngot  %q %v\nwant %q %v", v, tag, style, inFlow, got.String(), gc, want.String(), wc)
+				if got, want := string(gw.buf), string(ww.buf); got != want || gc != wc {
+					t.Fatalf("scalar %q (tag %q, style %d, in flow %v):\ngot  %q %v\nwant %q %v", v, tag, style, inFlow, got, gc, want, wc)
 				}
 			}
 		}
