@@ -390,6 +390,9 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 			continue
 		}
 		if main == nil {
+			if err := checkComponentName(r, src, name); err != nil {
+				return nil, nil, nil, err
+			}
 			mainName = name
 			owners[name] = src
 		}
@@ -428,6 +431,9 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 			if name == mainName {
 				return nil, nil, nil, r.errorf(src, "component %q has the name of the main component; rename it (two components of one pod cannot share a name)", name)
 			}
+			if err := checkComponentName(r, src, name); err != nil {
+				return nil, nil, nil, err
+			}
 			if v, err = in.prepare(src, name, v); err != nil {
 				return nil, nil, nil, err
 			}
@@ -441,6 +447,21 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 		}
 	}
 	return comps, order, owners, nil
+}
+
+// checkComponentName refuses a component name the controller cannot run:
+// podlike names a component's container <controller>.podlike.<name>, and
+// docker allows only letters, digits, "_", "." and "-" in a container name.
+func checkComponentName(r *Renderer, src *config.Source, name string) error {
+	ok := name != ""
+	for i := 0; i < len(name) && ok; i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+	}
+	if !ok {
+		return r.errorf(src, "component name %q: podlike runs it as the container <controller>.podlike.<name>, and a container name has only letters, digits, _, . and -", name)
+	}
+	return nil
 }
 
 // initComponents renders the init components, in template order, with the
