@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/podtemplate/podtemplate/internal/fileio"
@@ -49,7 +50,23 @@ type FlagError struct {
 	Flag, Value, Msg string
 }
 
-func (e *FlagError) Error() string { return fmt.Sprintf("--%s %q: %s", e.Flag, e.Value, e.Msg) }
+func (e *FlagError) Error() string {
+	return fmt.Sprintf("--%s %s: %s", e.Flag, shortQuote(e.Value), e.Msg)
+}
+
+// shortQuote quotes s for a message, cut short when it is long: a
+// 60 kB --set-json value is not repeated whole in one error line.
+func shortQuote(s string) string {
+	const keep = 100
+	if len(s) <= 2*keep {
+		return strconv.Quote(s)
+	}
+	cut := keep
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:cut]), len(s))
+}
 
 // Resolve reads and checks every input; relative paths are taken from cwd.
 func (o Options) Resolve(cwd string) (*Values, error) {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/podtemplate/podtemplate/internal/fileio"
 )
@@ -180,5 +181,21 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := (Options{Env: map[string]string{}, EnvFiles: []string{"huge.env"}}).Resolve(dir); err == nil || !strings.Contains(err.Error(), "huge.env: the env file is larger than") {
 		t.Errorf("a huge env file: %v", err)
+	}
+}
+
+func TestFlagErrorCutsLongValues(t *testing.T) {
+	long := "a=" + strings.Repeat("é", 5000)
+	_, err := SetValues{JSON: []string{long}}.Parse("")
+	if err == nil {
+		t.Fatal("a bad --set-json value was accepted")
+	}
+	msg := err.Error()
+	if len(msg) > 400 || !strings.Contains(msg, `... (10002 bytes)`) || !utf8.ValidString(msg) {
+		t.Errorf("error of %d bytes: %.500s", len(msg), msg)
+	}
+	short := (&FlagError{Flag: "set", Value: "a=b", Msg: "m"}).Error()
+	if short != `--set "a=b": m` {
+		t.Errorf("short value: %s", short)
 	}
 }

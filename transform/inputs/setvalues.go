@@ -191,7 +191,7 @@ func (p *setParser) path() ([]setSegment, error) {
 		}
 		switch stop {
 		case 0:
-			return nil, fmt.Errorf("key %q has no value: expected KEY=VALUE", pathString(path))
+			return nil, fmt.Errorf("key %s has no value: expected KEY=VALUE", shortQuote(pathString(path)))
 		case ',':
 			return nil, fmt.Errorf("key %q has no value (a value cannot end with ,)", pathString(path))
 		case '=':
@@ -260,7 +260,7 @@ func (p *setParser) val() (any, error) {
 		}
 		if p.pos < len(p.in) {
 			if p.in[p.pos] != ',' {
-				return nil, fmt.Errorf("unexpected %q after a list", string(p.in[p.pos:]))
+				return nil, fmt.Errorf("unexpected %s after a list", shortQuote(string(p.in[p.pos:])))
 			}
 			p.pos++
 		}
@@ -288,7 +288,7 @@ func (p *setParser) jsonVal() (any, error) {
 	p.skipSpace()
 	if p.pos < len(p.in) {
 		if p.in[p.pos] != ',' {
-			return nil, fmt.Errorf("unexpected %q after the JSON value", string(p.in[p.pos:]))
+			return nil, fmt.Errorf("unexpected %s after the JSON value", shortQuote(string(p.in[p.pos:])))
 		}
 		p.pos++
 	}
