@@ -668,7 +668,10 @@ func number(v *yaml.Node) (*yaml.Node, error) {
 func bytesInt(v *yaml.Node) (*yaml.Node, error) {
 	s, ok := yamlx.Scalar(v)
 	if ok {
-		if n, err := units.RAMInBytes(strings.TrimSpace(s)); err == nil {
+		// RAMInBytes refuses a negative size, so a negative result is
+		// one that overflowed int64 (99999999999g, 1e30); some platforms
+		// saturate to MaxInt64 instead.
+		if n, err := units.RAMInBytes(strings.TrimSpace(s)); err == nil && n >= 0 && n < math.MaxInt64 {
 			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(n, 10)}, nil
 		}
 	}
