@@ -70,6 +70,12 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 			break
 		}
 	}
+	if end < nlines && data[starts[end]] == '#' {
+		// A comment right after the block: yaml.v3 attaches it to the
+		// services key, where the skeleton's parse would attach it to
+		// the document.
+		return nil, false
+	}
 	// Service keys: lines indented like the first one.
 	indent := -1
 	var keys []int

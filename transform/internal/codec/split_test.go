@@ -95,6 +95,7 @@ func TestSplitDeclines(t *testing.T) {
 		"flow services":            "services: {a: {image: x}, b: {image: y}}\n",
 		"one service":              "services:\n  a:\n    image: x\n",
 		"two documents":            "services:\n  a: {}\n  b: {}\n---\nx: 1\n",
+		"comment after services":   "services:\n  a:\n    image: x\n  b:\n    image: |\n      y\n# c\n",
 	} {
 		if _, ok := parseSplit([]byte(src), 2, runLines); ok {
 			t.Errorf("%s: split parse accepted", name)
