@@ -14,69 +14,93 @@ import (
 // 2 million nodes and expands to itself, so only aliases can reach it.
 const MaxExpanded = 1_000_000
 
+// MaxExpandedBytes bounds the same in text (the bytes of the scalars the
+// aliases reach), again only when that is ten times the document's own:
+// a 1 MB string aliased 2 000 times is few nodes but 2 GB of output once
+// the aliases are expanded. It is the size of the largest stack file read.
+const MaxExpandedBytes = 64 << 20
+
 // AliasError is an alias cycle or an alias bomb found by CheckAliases.
 type AliasError struct {
 	Node     *yaml.Node // the alias that closes a cycle (nil for a bomb)
 	Anchor   string     // its anchor's name
 	Expanded int        // nodes the aliases expand to (a bomb)
 	Raw      int        // nodes in the document (a bomb)
+	Bytes    int        // text the aliases expand to (a bomb of text; 0 otherwise)
+	RawBytes int        // text in the document (a bomb of text)
 }
 
 func (e *AliasError) Error() string {
 	if e.Node != nil {
 		return fmt.Sprintf("alias *%s refers to a node that contains it (an alias cycle); a YAML value cannot contain itself", e.Anchor)
 	}
+	if e.Bytes > 0 {
+		return fmt.Sprintf("aliases expand to %s of text from %s (an alias bomb?); expand them by hand if this is meant", byteSize(e.Bytes), byteSize(e.RawBytes))
+	}
 	return fmt.Sprintf("aliases expand to %d nodes from %d (an alias bomb?); expand them by hand if this is meant", e.Expanded, e.Raw)
+}
+
+// byteSize writes n bytes for a message: 900 bytes, 12 KiB, 105 MiB.
+func byteSize(n int) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 10<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // CheckAliases walks n as a decoder would see it, following aliases and
 // merge keys, and reports an alias that refers to one of its own ancestors
 // (a cycle, which would make every expanding walk loop forever) or
-// aliases that expand to more than MaxExpanded nodes and ten times the
-// document. Each node is visited once, so the check is linear in the
-// document's size.
+// aliases that expand to more than MaxExpanded nodes (or MaxExpandedBytes
+// of text) and ten times the document. Each node is visited once, so the
+// check is linear in the document's size.
 func CheckAliases(n *yaml.Node) *AliasError {
 	if n == nil {
 		return nil
 	}
 	const (
 		active = -1 // on the current path
+		limit  = 1 << 40
 	)
-	sizes := map[*yaml.Node]int{} // finished nodes: expanded size; active
-	raw := 0
+	type extent struct{ nodes, bytes int }
+	sizes := map[*yaml.Node]extent{} // finished nodes: expanded size; active
+	raw, rawBytes := 0, 0
 	var cycle *AliasError
-	var size func(n *yaml.Node, via *yaml.Node) int
-	size = func(n *yaml.Node, via *yaml.Node) int {
+	var size func(n *yaml.Node, via *yaml.Node) extent
+	size = func(n *yaml.Node, via *yaml.Node) extent {
 		if cycle != nil {
-			return 0
+			return extent{}
 		}
 		if n.Kind == yaml.AliasNode {
 			raw++
 			if n.Alias == nil {
-				return 1
+				return extent{1, 0}
 			}
 			return size(n.Alias, n)
 		}
 		if s, ok := sizes[n]; ok {
-			if s == active {
+			if s.nodes == active {
 				cycle = &AliasError{Node: via, Anchor: n.Anchor}
 				if via != nil {
 					cycle.Anchor = via.Value
 				}
-				return 0
+				return extent{}
 			}
 			return s
 		}
 		if via == nil {
 			raw++
+			rawBytes += len(n.Value)
 		}
-		sizes[n] = active
-		total := 1
+		sizes[n] = extent{nodes: active}
+		total := extent{1, len(n.Value)}
 		for _, c := range n.Content {
-			total += size(c, nil)
-			if total > 1<<40 {
-				total = 1 << 40
-			}
+			e := size(c, nil)
+			total.nodes = min(total.nodes+e.nodes, limit)
+			total.bytes = min(total.bytes+e.bytes, limit)
 		}
 		sizes[n] = total
 		return total
@@ -87,8 +111,11 @@ func CheckAliases(n *yaml.Node) *AliasError {
 	if cycle != nil {
 		return cycle
 	}
-	if expanded > MaxExpanded && expanded > 10*raw {
-		return &AliasError{Expanded: expanded, Raw: raw}
+	if expanded.nodes > MaxExpanded && expanded.nodes > 10*raw {
+		return &AliasError{Expanded: expanded.nodes, Raw: raw}
+	}
+	if expanded.bytes > MaxExpandedBytes && expanded.bytes > 10*rawBytes {
+		return &AliasError{Expanded: expanded.nodes, Raw: raw, Bytes: expanded.bytes, RawBytes: rawBytes}
 	}
 	return nil
 }

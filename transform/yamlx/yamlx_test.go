@@ -3,6 +3,7 @@ package yamlx
 import (
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 	"weak"
 
@@ -254,5 +255,37 @@ func TestReaderErrorAt(t *testing.T) {
 	}
 	if _, _, ok := ReaderErrorAt([]byte("\xff\xfea\x00"), "yaml: control characters are not allowed"); ok {
 		t.Error("a UTF-16 input was placed")
+	}
+}
+
+func TestCheckAliasesBoundsText(t *testing.T) {
+	// A kilobyte aliased 10^5 times: 111 111 nodes, under MaxExpanded,
+	// but 100 MB of text.
+	doc := "a: &a " + strings.Repeat("x", 1000) + "\n"
+	prev := "a"
+	for _, name := range []string{"b", "c", "d", "e", "f"} {
+		doc += name + ": &" + name + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 10), ",") + "]\n"
+		prev = name
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(doc), &n); err != nil {
+		t.Fatal(err)
+	}
+	e := CheckAliases(&n)
+	if e == nil || e.Node != nil || e.Bytes < 100_000_000 || !strings.Contains(e.Error(), "MiB of text from 1") {
+		t.Fatalf("CheckAliases = %v", e)
+	}
+	// The same text written out is no bomb, however large, and aliases
+	// that expand to less than MaxExpandedBytes are none either.
+	big := "a: " + strings.Repeat("x", MaxExpandedBytes+1) + "\nb: [1, 2]\n"
+	small := "a: &a " + strings.Repeat("x", 1000) + "\nb: [" + strings.TrimSuffix(strings.Repeat("*a,", 1000), ",") + "]\n"
+	for name, doc := range map[string]string{"written out": big, "small": small} {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(doc), &n); err != nil {
+			t.Fatal(err)
+		}
+		if e := CheckAliases(&n); e != nil {
+			t.Errorf("%s: %v", name, e)
+		}
 	}
 }
