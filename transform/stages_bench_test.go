@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/podtemplate/podtemplate/internal/benchgen"
 	"github.com/podtemplate/podtemplate/transform/assemble"
 	"github.com/podtemplate/podtemplate/transform/config"
@@ -26,7 +25,7 @@ type stageRun struct {
 	templates []render.Template
 	engine    *render.Engine
 	project   *model.ProjectView
-	typed     map[string]types.ServiceConfig
+	typed     model.Services
 	out       *emit.Output
 }
 

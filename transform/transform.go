@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/podtemplate/podtemplate/transform/assemble"
 	"github.com/podtemplate/podtemplate/transform/config"
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -189,7 +188,7 @@ type prepared struct {
 	engine      *render.Engine
 	engineErr   error
 	project     *model.ProjectView
-	typed       map[string]types.ServiceConfig
+	typed       model.Services
 	modelErr    error
 }
 
@@ -234,9 +233,9 @@ func (p *prepared) templatesOn(ctx context.Context, files []*load.File, cfg *con
 
 // typedModel builds compose-go's typed services (and project) for the pods
 // and jobs, from only what their templates read.
-func typedModel(ctx context.Context, files []*load.File, merged *yaml.Node, cfg *config.Config, engine *render.Engine, env map[string]string, noInterpolate bool) (*model.ProjectView, map[string]types.ServiceConfig, error) {
+func typedModel(ctx context.Context, files []*load.File, merged *yaml.Node, cfg *config.Config, engine *render.Engine, env map[string]string, noInterpolate bool) (*model.ProjectView, model.Services, error) {
 	if len(cfg.Pods)+len(cfg.Jobs) == 0 {
-		return nil, map[string]types.ServiceConfig{}, nil
+		return nil, model.Services{}, nil
 	}
 	uses := engine.Uses()
 	need := model.Need{Project: uses.Project, WholeService: uses.WholeService, ServiceFields: uses.ServiceFields}

@@ -27,8 +27,8 @@ type Stack struct {
 	// Shared says services may hold aliases or merge keys, and aliases
 	// elsewhere may point into them (a single file with anchors).
 	Shared          bool
-	Project         *model.ProjectView             // .Project, when templates read it
-	Typed           map[string]types.ServiceConfig // .Service of each pod and job
+	Project         *model.ProjectView // .Project, when templates read it
+	Typed           model.Services     // .Service of each pod and job
 	Engine          *render.Engine
 	ControllerImage string
 	// Dir is the folder the services' relative paths resolve against.
@@ -179,9 +179,9 @@ func (s Stack) service(name string, orig *yaml.Node) (*yaml.Node, []string, erro
 	} else if svc.Kind != yaml.MappingNode {
 		return nil, nil, &diag.Error{Service: name, Msg: fmt.Sprintf("the service is %s; expected a mapping", yamlx.KindName(svc))}
 	}
-	typed := s.Typed[name]
-	if typed.Name == "" {
-		typed.Name = name
+	typed, ok := s.Typed[name]
+	if !ok {
+		typed = types.ServiceConfig{Name: name}
 	}
 	job, pod := s.Config.Jobs[name], s.Config.Pods[name]
 	var jobView *config.JobView

@@ -31,21 +31,29 @@ type Need struct {
 	ServiceFields map[string]bool // else only these ServiceConfig fields
 }
 
+// Services maps each named service to its typed service as templates see
+// it (.Service): a types.ServiceConfig value (never a pointer), boxed once
+// here so that every template's data holds it without copying its 1.5 KB
+// again. A service the model lacks has only its name.
+type Services map[string]any
+
 // Typed builds the typed services (and the project when needed) for the
 // named services. Building compose-go's model is the costliest part of a
 // render, so it is built from only the keys templates can reach; a field
 // templates never read cannot change the output.
-func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, workingDir, describe string) (*ProjectView, map[string]types.ServiceConfig, error) {
-	out := make(map[string]types.ServiceConfig, len(names))
+func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, workingDir, describe string) (*ProjectView, Services, error) {
+	out := make(Services, len(names))
 	if need.Project || need.WholeService {
 		p, err := Project(ctx, merged, workingDir, describe)
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, n := range names {
-			if s, ok := p.Services[n]; ok {
-				out[n] = s
+			s, ok := p.Services[n]
+			if !ok || s.Name == "" {
+				s.Name = n
 			}
+			out[n] = s
 		}
 		return &ProjectView{Name: "", Services: p.Services, Networks: p.Networks, Volumes: p.Volumes,
 			Secrets: p.Secrets, Configs: p.Configs, Extensions: p.Extensions}, out, nil
@@ -75,8 +83,8 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 	}
 	for _, n := range names {
 		s, ok := p.Services[n]
-		if !ok {
-			s = types.ServiceConfig{Name: n}
+		if !ok || s.Name == "" {
+			s.Name = n
 		}
 		out[n] = s
 	}
@@ -88,7 +96,7 @@ func Typed(ctx context.Context, merged *yaml.Node, names []string, need Need, wo
 // would copy unchanged: decoding whole services through compose-go costs
 // far more than the render itself. ok is false when a field needs
 // compose-go's parsing (ports, deploy, environment...).
-func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]bool) (map[string]types.ServiceConfig, bool) {
+func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]bool) (Services, bool) {
 	var idx [][]int
 	var keys []string
 	t := reflect.TypeOf(types.ServiceConfig{})
@@ -107,10 +115,13 @@ func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]boo
 	for _, p := range yamlx.Pairs(services) {
 		byName[p.Key.Value] = p.Value
 	}
-	out := make(map[string]types.ServiceConfig, len(names))
+	out := make(Services, len(names))
+	// One value is filled through reflect (which takes it to the heap)
+	// and copied into each service's box.
+	s := new(types.ServiceConfig)
+	v := reflect.ValueOf(s).Elem()
 	for _, n := range names {
-		s := types.ServiceConfig{Name: n}
-		v := reflect.ValueOf(&s).Elem()
+		*s = types.ServiceConfig{Name: n}
 		svc := byName[n]
 		for i, k := range keys {
 			val := yamlx.Resolve(yamlx.Get(svc, k))
@@ -122,7 +133,7 @@ func stringFieldsOnly(services *yaml.Node, names []string, fields map[string]boo
 			}
 			v.FieldByIndex(idx[i]).SetString(val.Value)
 		}
-		out[n] = s
+		out[n] = *s
 	}
 	return out, true
 }

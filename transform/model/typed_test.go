@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,7 +23,10 @@ func TestTypedReducedFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := svcs["api"]
+		s, ok := svcs["api"].(types.ServiceConfig)
+		if !ok {
+			t.Fatalf("need %+v: .Service is a %T, not a types.ServiceConfig value", need, svcs["api"])
+		}
 		wantPorts := 1
 		if need.ServiceFields != nil && !need.ServiceFields["Ports"] {
 			wantPorts = 0 // not read by templates, so not built

@@ -443,7 +443,8 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 	if p := yamlx.CheckKeys(body); p != nil {
 		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("line %d of its output: %s", p.Node.Line, p.Msg)}
 	}
-	if strings.ContainsAny(out, "&*") || strings.Contains(out, "<<") {
+	// Two byte searches: ContainsAny builds an ASCII set on every call.
+	if strings.IndexByte(out, '&') >= 0 || strings.IndexByte(out, '*') >= 0 || strings.Contains(out, "<<") {
 		// anchors, aliases or merge keys
 		if e := yamlx.CheckAliases(body); e != nil {
 			msg := "rendered YAML whose " + e.Error()
