@@ -83,3 +83,15 @@ func TestErrorCorpus(t *testing.T) {
 		})
 	}
 }
+
+func TestTerminalSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain: ünïcode\n\tand tabs": "plain: ünïcode\n\tand tabs",
+		"\x1b[31mred\x1b[0m":         `\u001b[31mred\u001b[0m`,
+		"bell\a nul\x00 c1\u009b":    `bell\u0007 nul\u0000 c1\u009b`,
+	} {
+		if got := terminalSafe(in); got != want {
+			t.Errorf("terminalSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -166,7 +166,7 @@ func (f *renderFlags) options(a *app, positional []string, forName bool) (transf
 		Library:         f.library,
 		Loaders:         loaders,
 		TemplateTimeout: f.templateTimeout,
-		Warn:            func(msg string) { fmt.Fprintf(a.stderr, "warning: %s\n", msg) },
+		Warn:            func(msg string) { fmt.Fprintf(a.stderr, "warning: %s\n", terminalSafe(msg)) },
 	}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -167,14 +168,39 @@ func printErrors(w io.Writer, err error) {
 	var list diag.List
 	if errors.As(err, &list) {
 		for _, e := range list {
-			fmt.Fprintf(w, "%s %s\n", prefix, e)
+			fmt.Fprintf(w, "%s %s\n", prefix, terminalSafe(e.Error()))
 		}
 		if len(list) > 1 {
 			fmt.Fprintf(w, "%d problems found\n", len(list))
 		}
 		return
 	}
-	fmt.Fprintf(w, "%s %s\n", prefix, err)
+	fmt.Fprintf(w, "%s %s\n", prefix, terminalSafe(err.Error()))
+}
+
+// terminalSafe escapes the control characters of a message but line
+// breaks and tabs: a template from another team can put text in an error
+// (fail, required), and an escape sequence there would drive the user's
+// terminal (colour, title, cursor) instead of being shown.
+func terminalSafe(s string) string {
+	i := strings.IndexFunc(s, isControl)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\n' && r != '\t' && (r < 0x20 || r >= 0x7f && r < 0xa0)
 }
 
 // errorPrefix is "error:", in red on a terminal.
