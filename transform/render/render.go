@@ -412,8 +412,21 @@ func (e *Engine) outputHash(name, out string) uint64 {
 	return h.Sum64()
 }
 
+// maxOutputItems caps the lines and flow items (commas) of one template
+// output: a parsed node takes a few hundred bytes, so a 14 MB output of
+// "1," (inside maxOutput) parsed to 7 million nodes and 2.8 GB. An item
+// is at most three nodes ("- a: 1"), so the cap keeps a parse under about
+// 250 MB; a pod template renders tens of lines. Outputs of fewer than
+// two bytes an item cannot reach it and are not counted.
+const maxOutputItems = 250_000
+
 // ParseOutput parses a template's output as a YAML mapping.
 func ParseOutput(name, out string) (*yaml.Node, error) {
+	if len(out) > 2*maxOutputItems {
+		if n := strings.Count(out, "\n") + strings.Count(out, ","); n > maxOutputItems {
+			return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %d lines and list items, more than %d: does the template loop?", n, maxOutputItems)}
+		}
+	}
 	doc, ok := codec.ParseFast(out)
 	if !ok {
 		doc = &yaml.Node{}

@@ -105,6 +105,12 @@ func TestParseOutput(t *testing.T) {
 	if _, err := ParseOutput("t", "a: 1\nb: \"c\x00\"\n"); err == nil || !strings.Contains(err.Error(), "control characters are not allowed (line 2, column 6 of the output)") {
 		t.Errorf("NUL: %v", err)
 	}
+	if _, err := ParseOutput("t", "a: ["+strings.Repeat("1,", maxOutputItems)+"1]\n"); err == nil || !strings.Contains(err.Error(), "rendered 250001 lines and list items, more than 250000") {
+		t.Errorf("many items: %v", err)
+	}
+	if m, err := ParseOutput("t", "a: ["+strings.Repeat("1,", maxOutputItems/2)+"1]\n"); err != nil || len(m.Content[1].Content) != maxOutputItems/2+1 {
+		t.Errorf("items under the cap: %v", err)
+	}
 	if m, err := ParseOutput("t", "  \n"); err != nil || len(m.Content) != 0 {
 		t.Errorf("empty: %v %v", m, err)
 	}
