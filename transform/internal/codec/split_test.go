@@ -90,12 +90,13 @@ func TestSplitParseMatchesWholeParse(t *testing.T) {
 
 func TestSplitDeclines(t *testing.T) {
 	for name, src := range map[string]string{
-		"comment between services": "services:\n  a:\n    image: x\n  # b next\n  b:\n    image: y\n",
-		"alias across the cut":     "services:\n  a: &a\n    image: x\n  b: *a\n",
-		"flow services":            "services: {a: {image: x}, b: {image: y}}\n",
-		"one service":              "services:\n  a:\n    image: x\n",
-		"two documents":            "services:\n  a: {}\n  b: {}\n---\nx: 1\n",
-		"comment after services":   "services:\n  a:\n    image: x\n  b:\n    image: |\n      y\n# c\n",
+		"comment between services":  "services:\n  a:\n    image: x\n  # b next\n  b:\n    image: y\n",
+		"alias across the cut":      "services:\n  a: &a\n    image: x\n  b: *a\n",
+		"flow services":             "services: {a: {image: x}, b: {image: y}}\n",
+		"one service":               "services:\n  a:\n    image: x\n",
+		"two documents":             "services:\n  a: {}\n  b: {}\n---\nx: 1\n",
+		"comment after services":    "services:\n  a:\n    image: x\n  b:\n    image: |\n      y\n# c\n",
+		"flow mapping as a service": "services:\n  a:\n    image: x\n  {b: {image: y}}\n",
 	} {
 		if _, ok := parseSplit([]byte(src), 2, runLines); ok {
 			t.Errorf("%s: split parse accepted", name)
