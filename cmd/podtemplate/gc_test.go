@@ -29,6 +29,25 @@ func TestRenderStartLimit(t *testing.T) {
 	}
 }
 
+// TestRenderLimitFor checks the headroom after a collection: 1.5 times
+// the live heap up to the knee, 2 times each byte above it.
+func TestRenderLimitFor(t *testing.T) {
+	for _, c := range []struct {
+		live float64
+		want int64
+	}{
+		{0, renderLimitBase},
+		{20 << 20, renderLimitBase + 30<<20},
+		{renderLimitKnee, renderLimitBase + renderLimitKnee*3/2},
+		{renderLimitKnee + 100<<20, renderLimitBase + renderLimitKnee*3/2 + 200<<20},
+		{1e30, math.MaxInt64},
+	} {
+		if got := renderLimitFor(c.live); got != c.want {
+			t.Errorf("live %g: limit %d, want %d", c.live, got, c.want)
+		}
+	}
+}
+
 // TestLimitGuard checks that a render whose live heap outgrows its limit
 // gets the limit raised after a collection, and that the collector is
 // back to its default after the render.
@@ -42,9 +61,9 @@ func TestLimitGuard(t *testing.T) {
 		live[i] = make([]byte, 1<<20)
 	}
 	runtime.GC()
-	perLive := renderLimitPerLiveByte
+	want := renderLimitFor(64 << 20)
 	deadline := time.Now().Add(10 * time.Second)
-	for debug.SetMemoryLimit(-1) < renderLimitBase+int64(perLive*(64<<20)) {
+	for debug.SetMemoryLimit(-1) < want {
 		if time.Now().After(deadline) {
 			t.Fatalf("limit %d after a collection with 64 MiB live", debug.SetMemoryLimit(-1))
 		}
@@ -54,7 +73,7 @@ func TestLimitGuard(t *testing.T) {
 	runtime.KeepAlive(live)
 	g.end()
 	// The command writes its output and exits: no collection now.
-	if got := debug.SetMemoryLimit(-1); got < renderLimitBase+int64(perLive*(64<<20)) {
+	if got := debug.SetMemoryLimit(-1); got < want {
 		t.Errorf("limit after the render: %d", got)
 	}
 	if got := debug.SetGCPercent(-1); got != -1 {
