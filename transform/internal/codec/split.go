@@ -156,10 +156,11 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 					continue
 				}
 				body := yamlx.Body(&d)
-				// (A run that is a flow mapping began with a line like
-				// "{}" at the services' indent, which the whole file
-				// would not parse.)
-				if body == nil || body.Kind != yaml.MappingNode || body.Style&yaml.FlowStyle != 0 || d.HeadComment != "" || d.FootComment != "" || body.FootComment != "" {
+				// (A run that is a flow mapping, or whose mapping has an
+				// anchor or a tag, began with a line like "{}", "&x" or
+				// "!!map" at the services' indent, which the whole file
+				// does not parse.)
+				if body == nil || body.Kind != yaml.MappingNode || body.Style != 0 || body.Anchor != "" || d.HeadComment != "" || d.FootComment != "" || body.FootComment != "" {
 					continue
 				}
 				r.node, r.ok = body, true
