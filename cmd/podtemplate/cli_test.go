@@ -43,6 +43,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad env", []string{"run", "-c", "x.yml", "-e", "NOEQUALS", "job"}, []string{`--env "NOEQUALS": expected K=V`}},
 		{"bad resolve-image", []string{"deploy", "-c", "x.yml", "--resolve-image", "sometimes", "s"}, []string{"--resolve-image"}},
 		{"detach with rollback", []string{"deploy", "-c", "x.yml", "--detach", "--rollback-on-failure", "s"}, []string{"--detach and --rollback-on-failure exclude each other"}},
+		{"stack name with a space", []string{"deploy", "-c", "x.yml", "my stack"}, []string{`stack name "my stack": Swarm names`}},
+		{"stack name with a dot", []string{"deploy", "-c", "x.yml", "--dry-run", "shop.eu"}, []string{`stack name "shop.eu"`}},
+		{"stack name starting with -", []string{"deploy", "-c", "x.yml", "--", "-shop"}, []string{`stack name "-shop"`}},
 		{"zero update timeout", []string{"deploy", "-c", "x.yml", "--update-timeout", "0s", "s"}, []string{"--update-timeout 0s: expected a positive duration"}},
 	}
 	for _, tc := range tests {
