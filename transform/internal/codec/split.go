@@ -26,6 +26,11 @@ const splitMin = 256 << 10
 // or alias crossing a cut (a run then fails to parse on its own). The
 // caller then parses the file whole, which also reports any error.
 func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
+	if bytes.IndexByte(data, '\r') >= 0 && bytes.Count(data, []byte("\r")) != bytes.Count(data, []byte("\r\n")) {
+		// A carriage return alone breaks a line for YAML, not for the
+		// cuts below.
+		return nil, false
+	}
 	// Line i is data[starts[i]:starts[i+1]], its line break included.
 	starts := make([]int, 1, bytes.Count(data, []byte("\n"))+2)
 	for i := 0; ; {

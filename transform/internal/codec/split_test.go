@@ -98,6 +98,7 @@ func TestSplitDeclines(t *testing.T) {
 		"comment after services":    "services:\n  a:\n    image: x\n  b:\n    image: |\n      y\n# c\n",
 		"flow mapping as a service": "services:\n  a:\n    image: x\n  {b: {image: y}}\n",
 		"anchor line":               "services:\n  a:\n    image: x\n    user: u\n    init: true\n  &x\n  b:\n    image: y\n",
+		"lone carriage return":      "services:\n  a:\n    image: x\n    user: u\n    init: true\r0\n  b:\n    image: y\n",
 		"tag line":                  "services:\n  a:\n    image: x\n    user: u\n    init: true\n  !!map\n  b:\n    image: y\n",
 	} {
 		if _, ok := parseSplit([]byte(src), 2, runLines); ok {
