@@ -31,6 +31,15 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 		// cuts below.
 		return nil, false
 	}
+	if bytes.IndexByte(data, 0xC2) >= 0 || bytes.IndexByte(data, 0xE2) >= 0 {
+		// So do NEL, LS and PS for yaml.v3 (YAML 1.1's line breaks):
+		// its lines would no longer be the cuts'.
+		for _, br := range []string{"\u0085", "\u2028", "\u2029"} {
+			if bytes.Contains(data, []byte(br)) {
+				return nil, false
+			}
+		}
+	}
 	// Line i is data[starts[i]:starts[i+1]], its line break included.
 	starts := make([]int, 1, bytes.Count(data, []byte("\n"))+2)
 	for i := 0; ; {

@@ -99,6 +99,8 @@ func TestSplitDeclines(t *testing.T) {
 		"flow mapping as a service": "services:\n  a:\n    image: x\n  {b: {image: y}}\n",
 		"anchor line":               "services:\n  a:\n    image: x\n    user: u\n    init: true\n  &x\n  b:\n    image: y\n",
 		"lone carriage return":      "services:\n  a:\n    image: x\n    user: u\n    init: true\r0\n  b:\n    image: y\n",
+		"next line (NEL)":           "services:\n  a:\n    image: x\n    user: u\n    init: true\u00850\n  b:\n    image: y\n",
+		"line separator":            "services:\n  a:\n    image: x\n    user: u\n    init: \"true\u2028\"\n  b:\n    image: y\n",
 		"tag line":                  "services:\n  a:\n    image: x\n    user: u\n    init: true\n  !!map\n  b:\n    image: y\n",
 	} {
 		if _, ok := parseSplit([]byte(src), 2, runLines); ok {
