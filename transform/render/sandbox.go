@@ -401,58 +401,18 @@ var mutators = map[string]bool{
 
 // mutates says whether tree calls a mutator or tpl (whose text, known only
 // when it runs, may call one): only then can an execution change its data.
+// A tree holding a node calledFuncs does not know is taken to mutate.
 func mutates(tree *parse.Tree) bool {
-	found := false
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		if found || n == nil {
-			return
-		}
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Cmds {
-				walk(c)
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.ChainNode:
-			walk(n.Node)
-		case *parse.IdentifierNode:
-			found = mutators[n.Ident] || n.Ident == "tpl"
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			walk(n.Pipe)
+	called, unknown := calledFuncs([]*parse.Tree{tree})
+	if unknown {
+		return true
+	}
+	for name := range called {
+		if mutators[name] || name == "tpl" {
+			return true
 		}
 	}
-	if tree != nil && tree.Root != nil {
-		walk(tree.Root)
-	}
-	return found
+	return false
 }
 
 // guardMutator wraps set, unset and the merge family.
