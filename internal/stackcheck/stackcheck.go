@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -41,20 +40,15 @@ func Check(t testing.TB, dir string, data []byte, env []string) {
 	}
 }
 
-// Run is Check without testing: it returns docker's error.
+// Run is Check without testing: it returns docker's error. The file is
+// given on standard input (-c -), so docker resolves relative paths from
+// dir as it would for a file there, and nothing is written into dir (test
+// data folders other tests read while this runs).
 func Run(dir string, data []byte, env []string) error {
-	f, err := os.CreateTemp(dir, ".stackcheck-*.yml")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	f.Close()
-	cmd := exec.Command("docker", "stack", "config", "-c", filepath.Base(f.Name()))
+	cmd := exec.Command("docker", "stack", "config", "-c", "-")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = bytes.NewReader(data)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &bytes.Buffer{}
