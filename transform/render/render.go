@@ -154,11 +154,16 @@ func New(sources []Template, strict bool) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e.root.Funcs(e.guardUsed(base))
+	var trees []*parse.Tree
 	for _, t := range e.root.Templates() {
-		e.ticked.Store(t.Tree, true)
-		addTicks(t.Tree)
-		e.mutable = e.mutable || mutates(t.Tree)
+		trees = append(trees, t.Tree)
+	}
+	called, unknown := calledFuncs(trees)
+	e.root.Funcs(e.guardUsed(base, called, unknown))
+	e.mutable = mutates(called, unknown)
+	for _, tree := range trees {
+		e.ticked.Store(tree, true)
+		addTicks(tree)
 	}
 	e.plans = map[string]*plan{}
 	for _, name := range e.names {

@@ -399,16 +399,15 @@ var mutators = map[string]bool{
 	"mustMerge": true, "mustMergeOverwrite": true,
 }
 
-// mutates says whether tree calls a mutator or tpl (whose text, known only
-// when it runs, may call one): only then can an execution change its data.
-// A tree holding a node calledFuncs does not know is taken to mutate.
-func mutates(tree *parse.Tree) bool {
-	called, unknown := calledFuncs([]*parse.Tree{tree})
-	if unknown {
+// mutates says whether templates calling the functions called (from
+// calledFuncs) can change their data: they call a mutator or tpl (whose
+// text, known only when it runs, may call one), or the list may miss some.
+func mutates(called map[string]bool, unknown bool) bool {
+	if unknown || called["tpl"] {
 		return true
 	}
 	for name := range called {
-		if mutators[name] || name == "tpl" {
+		if mutators[name] {
 			return true
 		}
 	}
@@ -537,22 +536,18 @@ func (e *Engine) guardFunc(name string, fn any) any {
 	return e.guard(name, fn)
 }
 
-// guardUsed wraps the functions of f that the parsed set calls, or all of
-// them when a template calls tpl (whose text, known only when it runs,
-// can call any): only called functions run, and wrapping one costs a
-// reflect.FuncOf and a reflect.MakeFunc, a third of a small render's
-// set-up for sprig's two hundred functions when a set calls a dozen.
-func (e *Engine) guardUsed(f template.FuncMap) template.FuncMap {
-	var trees []*parse.Tree
-	for _, t := range e.root.Templates() {
-		trees = append(trees, t.Tree)
-	}
-	used, unknown := calledFuncs(trees)
-	if unknown || used["tpl"] {
+// guardUsed wraps the functions of f that the parsed set calls (called,
+// from calledFuncs), or all of them when a template calls tpl (whose
+// text, known only when it runs, can call any) or the list may miss some:
+// only called functions run, and wrapping one costs a reflect.FuncOf and
+// a reflect.MakeFunc, a third of a small render's set-up for sprig's two
+// hundred functions when a set calls a dozen.
+func (e *Engine) guardUsed(f template.FuncMap, called map[string]bool, unknown bool) template.FuncMap {
+	if unknown || called["tpl"] {
 		return e.guardFuncs(f)
 	}
-	out := make(template.FuncMap, len(used))
-	for name := range used {
+	out := make(template.FuncMap, len(called))
+	for name := range called {
 		if fn, ok := f[name]; ok {
 			out[name] = e.guardFunc(name, fn)
 		}
