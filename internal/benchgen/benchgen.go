@@ -48,6 +48,13 @@ func Write(dir string, n int) (string, error) {
 			return "", err
 		}
 	}
+	path := filepath.Join(dir, "stack.yml")
+	return path, os.WriteFile(path, Stack(n), 0o644)
+}
+
+// Stack is the text of the stack file Write writes for n services (its
+// templates are only read from files).
+func Stack(n int) []byte {
 	var b strings.Builder
 	b.WriteString("version: \"3.8\"\nservices:\n")
 	for i := 0; i < n; i++ {
@@ -72,6 +79,5 @@ func Write(dir string, n int) (string, error) {
         Port: 8080
 `, i, i%7, 10000+i, i, i, i%10, i)
 	}
-	path := filepath.Join(dir, "stack.yml")
-	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+	return []byte(b.String())
 }

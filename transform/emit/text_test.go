@@ -80,14 +80,7 @@ func TestNewTextMatchesReference(t *testing.T) {
 
 // BenchmarkNewText indexes the 3000-service stack.
 func BenchmarkNewText(b *testing.B) {
-	path, err := benchgen.Write(b.TempDir(), 3000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := benchgen.Stack(3000)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -614,14 +614,7 @@ func diff(got, want reflect.Value, at string, out []string) []string {
 // services, as a template reading whole services (.Service) needs.
 func BenchmarkProject3000(b *testing.B) {
 	dir := b.TempDir()
-	path, err := benchgen.Write(dir, 3000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	text, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	text := benchgen.Stack(3000)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(text, &doc); err != nil {
 		b.Fatal(err)

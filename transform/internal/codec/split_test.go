@@ -71,12 +71,7 @@ func TestSplitParseMatchesWholeParse(t *testing.T) {
 			}
 		}
 	}
-	dir := t.TempDir()
-	path, err := benchgen.Write(dir, 500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(path)
+	data := benchgen.Stack(500)
 	for _, maxLines := range []int{50, runLines} {
 		if !checkSplit(t, "benchgen", data, 2, maxLines) {
 			t.Fatal("the benchmark workload is not split")

@@ -2,7 +2,6 @@ package codec
 
 import (
 	"bytes"
-	"os"
 	"testing"
 
 	"github.com/podtemplate/podtemplate/internal/benchgen"
@@ -10,17 +9,7 @@ import (
 )
 
 // benchStack is the 3000-service stack of scripts/bench.sh.
-func benchStack(b *testing.B) []byte {
-	path, err := benchgen.Write(b.TempDir(), 3000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
-}
+func benchStack(*testing.B) []byte { return benchgen.Stack(3000) }
 
 // benchOutputs are the outputs of the benchmark workload's templates for
 // one service: what a render parses for every service.
