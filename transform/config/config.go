@@ -152,10 +152,10 @@ func (c *Config) services(f *load.File, pairs []yamlx.Pair) error {
 		}
 		// `<<` merge keys can bring the fields in (SPEC §2).
 		if k, v := yamlx.GetPair(svc, PodlikeKey); k != nil {
-			errs.Add(forService(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+			errs.Add(diag.Service(c.podEntry(f, p.Key.Value, k, v, true), p.Key.Value))
 		}
 		if k, v := yamlx.GetPair(svc, JobsKey); k != nil {
-			errs.Add(forService(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
+			errs.Add(diag.Service(c.jobEntry(f, p.Key.Value, k, v, true), p.Key.Value))
 		}
 	}
 	return errs.Err()
@@ -403,9 +403,9 @@ func (c *Config) topLevel(f *load.File, key, val *yaml.Node, ext string) error {
 			errs.Add(err)
 			c.Library = append(c.Library, srcs...)
 		case ext == PodlikeKey:
-			errs.Add(forService(c.podEntry(f, name, p.Key, p.Value, false), name))
+			errs.Add(diag.Service(c.podEntry(f, name, p.Key, p.Value, false), name))
 		default:
-			errs.Add(forService(c.jobEntry(f, name, p.Key, p.Value, false), name))
+			errs.Add(diag.Service(c.jobEntry(f, name, p.Key, p.Value, false), name))
 		}
 	}
 	return errs.Err()
@@ -600,7 +600,7 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 			errs.Add(j.Pos.Errorf("x-jobs names %q, which is not a service, and gives no templates to create it from", name).WithService(name))
 			continue
 		}
-		errs.Add(forService(j.decodeOptions(), name))
+		errs.Add(diag.Service(j.decodeOptions(), name))
 		j.levels = nil
 	}
 	return errs.Err()
@@ -622,15 +622,6 @@ func (c *Config) share(srcs []*Source) {
 		}
 		s.Path, s.key, s.dir = k[0][len("file:"):], k[0], k[1]
 	}
-}
-
-// forService is diag.Service for an error that may be nil, without the
-// allocations of its checks: most entries have no problem.
-func forService(err error, name string) error {
-	if err == nil {
-		return nil
-	}
-	return diag.Service(err, name)
 }
 
 func concat(a, b []*Source) []*Source {

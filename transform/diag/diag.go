@@ -140,7 +140,13 @@ func (l List) Error() string {
 }
 
 // Service returns err with its service set on every *Error it holds.
+// It is called on every entry whether it failed or not: for nil it
+// returns at once (errors.As would make its targets escape, two
+// allocations an entry).
 func Service(err error, name string) error {
+	if err == nil {
+		return nil
+	}
 	var list List
 	if errors.As(err, &list) {
 		for _, e := range list {
