@@ -355,13 +355,7 @@ func reindent(root *yaml.Node, indent int) {
 		if p.Value.Tag != encodedTag {
 			continue
 		}
-		lines := strings.SplitAfter(p.Value.Value, "\n")
-		for i, l := range lines {
-			if len(l) >= indent && strings.TrimLeft(l[:indent], " ") == "" {
-				lines[i] = "  " + l[indent:]
-			}
-		}
-		p.Value.Value = strings.Join(lines, "")
+		p.Value.Value = shift(p.Value.Value, 2-indent)
 	}
 }
 

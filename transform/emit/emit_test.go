@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -60,5 +61,21 @@ func TestShift(t *testing.T) {
 	}
 	if got := shift(text, 0); got != text {
 		t.Errorf("shift 0 changed the text:\n%s", got)
+	}
+}
+
+// TestReindent checks that services encoded at another indentation are
+// moved to the encoder's two spaces, their own nesting kept.
+func TestReindent(t *testing.T) {
+	for indent, text := range map[int]string{
+		4: "    web:\n      note: |\n        one\n\n        three\n",
+		1: " web:\n   note: |\n     one\n\n     three\n",
+	} {
+		svc := &yaml.Node{Kind: yaml.ScalarNode, Tag: encodedTag, Value: text}
+		root := yamlx.Map(yamlx.Str("services"), yamlx.Map(yamlx.Str("web"), svc))
+		reindent(root, indent)
+		if want := "  web:\n    note: |\n      one\n\n      three\n"; svc.Value != want {
+			t.Errorf("indent %d:\n%s\nwant:\n%s", indent, svc.Value, want)
+		}
 	}
 }
