@@ -432,8 +432,10 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 			return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %d lines and list items, more than %d: does the template loop?", n, maxOutputItems)}
 		}
 	}
-	doc, ok := codec.ParseFast(out)
-	if !ok {
+	// ParseFast declines any text holding '#', '&', '*' or "<<": an
+	// output it parsed has no comments, anchors, aliases or merge keys.
+	doc, fast := codec.ParseFast(out)
+	if !fast {
 		doc = &yaml.Node{}
 		dec := yaml.NewDecoder(strings.NewReader(out))
 		if err := dec.Decode(doc); err != nil && !errors.Is(err, io.EOF) {
@@ -453,7 +455,7 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 	if body.Kind != yaml.MappingNode {
 		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("rendered %s; a template must render a YAML mapping", yamlx.KindName(body))}
 	}
-	if strings.Contains(out, "#") {
+	if !fast && strings.Contains(out, "#") {
 		// A template's comments are its own: they must not leak into
 		// the services built from it.
 		yamlx.Walk(body, func(n *yaml.Node) { n.HeadComment, n.LineComment, n.FootComment = "", "", "" })
@@ -462,7 +464,7 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 		return nil, &diag.Error{Template: name, Msg: fmt.Sprintf("line %d of its output: %s", p.Node.Line, p.Msg)}
 	}
 	// Two byte searches: ContainsAny builds an ASCII set on every call.
-	if strings.IndexByte(out, '&') >= 0 || strings.IndexByte(out, '*') >= 0 || strings.Contains(out, "<<") {
+	if !fast && (strings.IndexByte(out, '&') >= 0 || strings.IndexByte(out, '*') >= 0 || strings.Contains(out, "<<")) {
 		// anchors, aliases or merge keys
 		if e := yamlx.CheckAliases(body); e != nil {
 			msg := "rendered YAML whose " + e.Error()
