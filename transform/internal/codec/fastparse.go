@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,6 +25,12 @@ import (
 // two per collection (see smallTree), and it keeps src's text.
 func ParseFast(src string) (doc *yaml.Node, ok bool) {
 	return parseFast(src, 0, smallTree)
+}
+
+// ParseFastBytes is ParseFast of data read as a string in place, as
+// Split reads it: data must not change while the tree is in use.
+func ParseFastBytes(data []byte) (doc *yaml.Node, ok bool) {
+	return ParseFast(unsafe.String(unsafe.SliceData(data), len(data)))
 }
 
 // parseFast is ParseFast for text that starts on line first+1 of its
