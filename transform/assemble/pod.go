@@ -13,6 +13,7 @@ import (
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/merge"
 	"github.com/podtemplate/podtemplate/transform/render"
+	"github.com/podtemplate/podtemplate/transform/validation"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -453,12 +454,7 @@ func components(in PodInput) (map[string]*yaml.Node, []string, map[string]*confi
 // podlike names a component's container <controller>.podlike.<name>, and
 // docker allows only letters, digits, "_", "." and "-" in a container name.
 func checkComponentName(r *Renderer, src *config.Source, name string) error {
-	ok := name != ""
-	for i := 0; i < len(name) && ok; i++ {
-		c := name[i]
-		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
-	}
-	if !ok {
+	if !validation.IsName(name) {
 		return r.errorf(src, "component name %q: podlike runs it as the container <controller>.podlike.<name>, and a container name has only letters, digits, _, . and -", name)
 	}
 	return nil

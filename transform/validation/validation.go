@@ -289,11 +289,12 @@ func serviceKeyKnown(version, key string) bool {
 	return known
 }
 
-// serviceName reports whether name matches the pattern every 3.x schema
-// gives service names ("services": {"patternProperties":
-// {"^[a-zA-Z0-9._-]+$": ...}, "additionalProperties": false}), by hand:
-// no regular expression compiled at start-up.
-func serviceName(name string) bool {
+// IsName reports whether name matches the pattern every 3.x schema gives
+// service names ("services": {"patternProperties": {"^[a-zA-Z0-9._-]+$":
+// ...}, "additionalProperties": false}), by hand: no regular expression
+// compiled at start-up. (The characters docker allows in a container name
+// after its first are the same.)
+func IsName(name string) bool {
 	if name == "" {
 		return false
 	}
@@ -334,7 +335,7 @@ func (c *checkedFile) fastValid(opts Options) bool {
 	for _, p := range yamlx.Pairs(services) {
 		name := p.Key.Value
 		svc := yamlx.Resolve(p.Value)
-		if !serviceName(name) || svc.Kind != yaml.MappingNode {
+		if !IsName(name) || svc.Kind != yaml.MappingNode {
 			return false
 		}
 		skip := c.exempt(name, opts)
@@ -447,7 +448,7 @@ const maxProblems = 100
 func (c *checkedFile) groupValid(names []string, services map[string]any, opts Options) bool {
 	group := make(map[string]any, len(names))
 	for _, n := range names {
-		if !serviceName(n) {
+		if !IsName(n) {
 			return false
 		}
 		group[n] = services[n]

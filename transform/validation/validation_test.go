@@ -156,14 +156,14 @@ func acceptorAgrees(t *testing.T, doc map[string]any, version string) {
 func TestServiceNameIsTheSchemasPattern(t *testing.T) {
 	re := regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 	for _, s := range []string{"", "a", "web_1", "Web.2-x", "a b", "a/b", "é", "a\n", "\na", "-", ".", "_", "x:y", "日本", "a\x00"} {
-		if got, want := serviceName(s), re.MatchString(s); got != want {
-			t.Errorf("serviceName(%q) = %v; the pattern says %v", s, got, want)
+		if got, want := IsName(s), re.MatchString(s); got != want {
+			t.Errorf("IsName(%q) = %v; the pattern says %v", s, got, want)
 		}
 	}
 	for c := 0; c < 256; c++ {
 		s := "a" + string([]byte{byte(c)})
-		if got, want := serviceName(s), re.MatchString(s); got != want {
-			t.Errorf("serviceName(%q) = %v; the pattern says %v", s, got, want)
+		if got, want := IsName(s), re.MatchString(s); got != want {
+			t.Errorf("IsName(%q) = %v; the pattern says %v", s, got, want)
 		}
 	}
 }
