@@ -181,6 +181,8 @@ type prepared struct {
 	services  map[string]bool
 	namesErr  error
 	finishErr error
+	// sources are every template source of the stack (cfg.Sources).
+	sources []*config.Source
 	// fetch says the templates (and what follows) are left for
 	// templatesOn once validate passed: some are fetched over HTTP.
 	fetch       bool
@@ -205,7 +207,8 @@ func prepare(ctx context.Context, files []*load.File, cfg *config.Config, in *in
 	if p.finishErr = cfg.Finish(p.services, in.Args); stop(p.finishErr) {
 		return p
 	}
-	for _, src := range cfg.Sources(in.Library) {
+	p.sources = cfg.Sources(in.Library)
+	for _, src := range p.sources {
 		for ; src != nil; src = src.Fallback {
 			p.fetch = p.fetch || src.Kind == config.KindHTTP
 		}
@@ -219,7 +222,7 @@ func prepare(ctx context.Context, files []*load.File, cfg *config.Config, in *in
 // templatesOn loads and parses the templates and builds the typed model.
 func (p *prepared) templatesOn(ctx context.Context, files []*load.File, cfg *config.Config, in *inputs.Values, opts Options) {
 	var templates []render.Template
-	if templates, p.retrieveErr = retrieve.Templates(ctx, cfg.Sources(in.Library), opts.Loaders); p.retrieveErr != nil && !opts.KeepGoing {
+	if templates, p.retrieveErr = retrieve.Templates(ctx, p.sources, opts.Loaders); p.retrieveErr != nil && !opts.KeepGoing {
 		return
 	}
 	if p.engine, p.engineErr = render.New(templates, opts.Strict); p.engine == nil || (p.engineErr != nil && !opts.KeepGoing) {
