@@ -60,12 +60,30 @@ func DeployArgs(opts DeployOptions) []string {
 	return append(args, "--detach=true", opts.Stack)
 }
 
+// CheckStackName refuses a stack name Swarm cannot use: it names the
+// stack's services and networks <stack>_<name> and wants a DNS name
+// component, so the name is a letter or digit, then letters, digits, -
+// and _.
+func CheckStackName(name string) error {
+	if name == "" {
+		return errors.New("no stack name given")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '-' && c != '_') {
+			return fmt.Errorf("stack name %q: Swarm names the stack's services and networks <stack>_<name> and wants a DNS name component: start with a letter or digit, then only letters, digits, - and _", name)
+		}
+	}
+	return nil
+}
+
 // Deploy snapshots the stack's job services, then runs
 // docker [global flags] stack deploy -c - ... STACK with the rendered stack
 // on stdin. The snapshot is for Follow's Before.
 func (c *Client) Deploy(ctx context.Context, opts DeployOptions) (Snapshot, error) {
-	if opts.Stack == "" {
-		return Snapshot{}, errors.New("no stack name given")
+	if err := CheckStackName(opts.Stack); err != nil {
+		return Snapshot{}, err
 	}
 	switch opts.ResolveImage {
 	case "", "always", "changed", "never":

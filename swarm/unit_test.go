@@ -624,3 +624,18 @@ func TestRunStackJoin(t *testing.T) {
 		t.Errorf("config appconf: %v", d)
 	}
 }
+
+// TestCheckStackName checks the names Deploy refuses before calling docker.
+func TestCheckStackName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"shop": true, "Shop_2": true, "fuzz-": true, "9lives": true,
+		"": false, "my stack": false, "shop.eu": false, "-shop": false, "_shop": false, "café": false,
+	} {
+		if err := CheckStackName(name); (err == nil) != ok {
+			t.Errorf("CheckStackName(%q) = %v; want ok %v", name, err, ok)
+		}
+	}
+	if _, err := (&Client{}).Deploy(context.Background(), DeployOptions{Stack: "shop.eu"}); err == nil || !strings.Contains(err.Error(), "DNS name component") {
+		t.Errorf("Deploy of shop.eu: %v", err)
+	}
+}

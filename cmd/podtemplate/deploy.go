@@ -65,8 +65,10 @@ updated converge), then the post-deploy jobs (a failure fails the deploy;
 }
 
 func runDeploy(ctx context.Context, a *app, opts *deployOptions) error {
-	if err := checkStackName(opts.stack); err != nil {
-		return err
+	// Refused before anything is rendered: a dry run would otherwise
+	// report a deploy that cannot happen.
+	if err := swarm.CheckStackName(opts.stack); err != nil {
+		return usagef("%v", err)
 	}
 	if err := opts.reportFlags.check(); err != nil {
 		return err
@@ -142,22 +144,4 @@ func runStagedDeploy(ctx context.Context, a *app, opts *deployOptions, client *s
 		return err
 	}
 	return result.Err()
-}
-
-// checkStackName refuses a stack name Swarm cannot use, before anything is
-// rendered or deployed (a dry run would otherwise report a deploy that
-// cannot happen): the stack's services and networks are named
-// <stack>_<name>, which Swarm wants to be a DNS name component, so the
-// name is a letter or digit, then letters, digits, - and _.
-func checkStackName(name string) error {
-	ok := name != ""
-	for i := 0; i < len(name) && ok; i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		ok = alnum || i > 0 && (c == '-' || c == '_')
-	}
-	if !ok {
-		return usagef("stack name %q: Swarm names the stack's services and networks <stack>_<name> and wants a DNS name component: start with a letter or digit, then only letters, digits, - and _", name)
-	}
-	return nil
 }
