@@ -26,19 +26,8 @@ const splitMin = 256 << 10
 // or alias crossing a cut (a run then fails to parse on its own). The
 // caller then parses the file whole, which also reports any error.
 func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
-	if bytes.IndexByte(data, '\r') >= 0 && bytes.Count(data, []byte("\r")) != bytes.Count(data, []byte("\r\n")) {
-		// A carriage return alone breaks a line for YAML, not for the
-		// cuts below.
+	if otherLineBreak(data) {
 		return nil, false
-	}
-	if bytes.IndexByte(data, 0xC2) >= 0 || bytes.IndexByte(data, 0xE2) >= 0 {
-		// So do NEL, LS and PS for yaml.v3 (YAML 1.1's line breaks):
-		// its lines would no longer be the cuts'.
-		for _, br := range []string{"\u0085", "\u2028", "\u2029"} {
-			if bytes.Contains(data, []byte(br)) {
-				return nil, false
-			}
-		}
 	}
 	// Line i is data[starts[i]:starts[i+1]], its line break included.
 	starts := make([]int, 1, bytes.Count(data, []byte("\n"))+2)
@@ -93,7 +82,6 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 	// Service keys: lines indented like the first one.
 	indent := -1
 	var keys []int
-	lastContent := -1
 	for i := start + 1; i < end; i++ {
 		l := data[starts[i]:starts[i+1]]
 		c := firstChar(l)
@@ -116,12 +104,13 @@ func parseSplit(data []byte, workers, maxLines int) (doc *yaml.Node, ok bool) {
 			}
 			keys = append(keys, i)
 		}
-		lastContent = i
 		if comment && nextContentIsKey(line, i+1, end, indent) {
 			return nil, false // a comment just before a service: leave its attachment to yaml.v3
 		}
 	}
-	if len(keys) < 2 || lastContent < 0 || line(lastContent)[firstChar(line(lastContent))] == '#' {
+	// (A comment as the block's last content was declined above: no
+	// key follows it.)
+	if len(keys) < 2 {
 		return nil, false
 	}
 	// Runs of whole services, of about maxLines lines at most, and enough
@@ -237,6 +226,23 @@ func firstChar(line []byte) int {
 		}
 	}
 	return -1
+}
+
+// otherLineBreak says whether data breaks a line where the cuts (at
+// "\n") do not, but yaml.v3 does: a carriage return alone, or NEL, LS or
+// PS (YAML 1.1's line breaks).
+func otherLineBreak(data []byte) bool {
+	if bytes.IndexByte(data, '\r') >= 0 && bytes.Count(data, []byte("\r")) != bytes.Count(data, []byte("\r\n")) {
+		return true
+	}
+	if bytes.IndexByte(data, 0xC2) >= 0 || bytes.IndexByte(data, 0xE2) >= 0 {
+		for _, br := range []string{"\u0085", "\u2028", "\u2029"} {
+			if bytes.Contains(data, []byte(br)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func nextContentIsKey(line func(int) []byte, from, end, indent int) bool {
