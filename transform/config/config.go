@@ -284,20 +284,10 @@ func dropMergedAtRoot(root *yaml.Node) (removed []*yaml.Node) {
 	if root == nil || root.Kind != yaml.MappingNode {
 		return nil
 	}
-	changed := false
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if yamlx.IsMergeKey(root.Content[i]) {
-			for _, src := range mergeSources(root.Content[i+1]) {
-				changed = changed || brings(src)
-			}
-		}
-	}
-	if !changed {
-		return nil
-	}
-	// root gets a new array (as yamlx.Delete gives it): the old one may
-	// be shared.
+	// root gets a new array (as yamlx.Delete gives it) when it changes:
+	// the old one may be shared.
 	kept := make([]*yaml.Node, 0, len(root.Content))
+	changed := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		src := yamlx.Resolve(v)
@@ -305,20 +295,21 @@ func dropMergedAtRoot(root *yaml.Node) (removed []*yaml.Node) {
 		case !yamlx.IsMergeKey(k) || src == nil:
 		case src.Kind == yaml.SequenceNode:
 			var items []*yaml.Node
-			changed := false
+			dropped := false
 			for _, item := range src.Content {
 				if !brings(item) {
 					items = append(items, item)
 					continue
 				}
-				changed = true
+				dropped = true
 				if m := without(item); len(m.Content) > 0 {
 					items = append(items, m)
 				}
 			}
-			if !changed {
+			if !dropped {
 				break
 			}
+			changed = true
 			if len(items) == 0 {
 				removed = append(removed, k)
 				continue
@@ -326,6 +317,7 @@ func dropMergedAtRoot(root *yaml.Node) (removed []*yaml.Node) {
 			v = yamlx.Seq(items...) // (a new node: written anew)
 			v.Style = src.Style & yaml.FlowStyle
 		case brings(src):
+			changed = true
 			if v = without(src); len(v.Content) == 0 {
 				removed = append(removed, k)
 				continue
@@ -333,17 +325,10 @@ func dropMergedAtRoot(root *yaml.Node) (removed []*yaml.Node) {
 		}
 		kept = append(kept, k, v)
 	}
-	root.Content = kept
-	return removed
-}
-
-// mergeSources are the mappings a `<<` merge key's value v brings in.
-func mergeSources(v *yaml.Node) []*yaml.Node {
-	v = yamlx.Resolve(v)
-	if v != nil && v.Kind == yaml.SequenceNode {
-		return v.Content
+	if changed {
+		root.Content = kept
 	}
-	return []*yaml.Node{v}
+	return removed
 }
 
 // ExpandAliasesInto replaces every alias in root that points into one of the
