@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"sync"
 
+	"github.com/podtemplate/podtemplate/internal/prefault"
 	"github.com/podtemplate/podtemplate/transform"
 )
 
@@ -81,6 +82,14 @@ const (
 	renderLimitPerLiveByteAbove = 2.0
 )
 
+// renderPrefaultPerLimit times a render's first memory limit is the heap
+// populated in bulk before it starts (package prefault): about the memory
+// a render holds when its first collection comes, which is above the
+// limit (the heap grows on while the collection runs). Only renders whose
+// first limit is above renderLimitMin have it: a small render touches a
+// few MiB, fewer than populating would cost.
+const renderPrefaultPerLimit = 1.2
+
 // renderLimitFor is the memory limit a render gets after a collection
 // that left live bytes of live heap.
 func renderLimitFor(live float64) int64 {
@@ -104,7 +113,11 @@ func renderStack(ctx context.Context, opts transform.Options) (*transform.Result
 		debug.SetGCPercent(defaultGCPercent)
 		return transform.Render(ctx, opts)
 	}
-	renderGC.begin(renderStartLimit(opts.Files))
+	start := renderStartLimit(opts.Files)
+	if start > renderLimitMin {
+		prefault.Heap(int64(float64(start) * renderPrefaultPerLimit))
+	}
+	renderGC.begin(start)
 	defer renderGC.end()
 	return transform.Render(ctx, opts)
 }
