@@ -959,6 +959,7 @@ func Merge(files []*load.File, ours *yaml.Node, opts Options) (*yaml.Node, error
 		return nil, &diag.Error{Msg: "merging the files", Err: err}
 	}
 	root := yamlx.Body(&doc)
+	fitVersion(root)
 	services := yamlx.Get(root, "services")
 	for _, name := range order {
 		svc := yamlx.Get(services, name)
