@@ -140,7 +140,7 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		outDir = opts.Cwd
 	}
 	out := emit.New(merged, opts.Format, emit.Options{InDir: files[0].Dir, OutDir: outDir, EscapeDollars: !opts.NoInterpolate},
-		&emit.Input{Text: files[0].Text, Root: files[0].Root, Removed: removed[0], Merged: len(files) > 1})
+		&emit.Input{Text: files[0].Text, Root: files[0].Root, Removed: removed[0], Merged: len(files) > 1, BOM: files[0].BOM})
 	var built *assemble.Built
 	err = runTemplates(ctx, opts.TemplateTimeout, engine, func() (err error) {
 		built, err = assemble.Services(assemble.Stack{

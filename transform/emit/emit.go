@@ -301,6 +301,14 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 // the document: spliced into the input's text where it can be, else
 // encoded whole.
 func (o *Output) Write(doc, root *yaml.Node) ([]byte, error) {
+	out, err := o.write(doc, root)
+	if err == nil && o.format != JSON && o.in != nil && o.in.BOM {
+		out = append([]byte("\xef\xbb\xbf"), out...)
+	}
+	return out, err
+}
+
+func (o *Output) write(doc, root *yaml.Node) ([]byte, error) {
 	// The splice and yaml.v3 fallbacks would drop what a malformed node
 	// holds: refuse it before anything is written.
 	if err := codec.Malformed(root); err != nil {

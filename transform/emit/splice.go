@@ -24,6 +24,9 @@ type Input struct {
 	// Merged says the output tree is not Root but several files merged:
 	// Root's text is kept where the merge left its values as they were.
 	Merged bool
+	// BOM says the file began with a UTF-8 byte order mark (not in Text):
+	// YAML output begins with one too.
+	BOM bool
 }
 
 // layout is how the input writes YAML, for the text the output adds.

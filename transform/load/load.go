@@ -40,6 +40,9 @@ type File struct {
 	Root *yaml.Node // the top-level mapping
 	Doc  *yaml.Node // the document node holding Root (and its comments)
 	Text []byte     // the file's bytes, which the output keeps where it can
+	// BOM says the file began with a UTF-8 byte order mark, which Text
+	// (and every position in the file) leaves out; the output puts it back.
+	BOM bool
 	// Anchors is true when the file defines YAML anchors, so edits must
 	// keep aliases valid.
 	Anchors bool
@@ -99,11 +102,18 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 		if len(data) > MaxFileSize {
 			return nil, &diag.Error{File: name, Msg: fmt.Sprintf("the file is larger than %d MiB; is it a stack file?", MaxFileSize>>20)}
 		}
+		// A byte order mark (an editor's, on Windows) is no part of the
+		// YAML: parsed and kept without it, the text lines up with the
+		// positions the parsers give.
+		bom := bytes.HasPrefix(data, utf8BOM)
+		if bom {
+			data = data[len(utf8BOM):]
+		}
 		f, err := Parse(name, dir, data)
 		if err != nil {
 			return nil, err
 		}
-		f.Text = data
+		f.Text, f.BOM = data, bom
 		if !opts.NoInterpolate {
 			interpolation.Add(Interpolate(f, opts.Env, warn))
 		}
@@ -111,6 +121,9 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 	}
 	return files, interpolation.Err()
 }
+
+// utf8BOM is the UTF-8 byte order mark.
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 func unwrapPathError(err error) error {
 	var pe *os.PathError
