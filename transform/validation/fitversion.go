@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/docker/cli/cli/compose/schema"
+	"github.com/podtemplate/podtemplate/transform/validation/internal/fastschema"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -16,9 +17,12 @@ import (
 // service volume into long syntax; a version whose schema has no `name`
 // there (volumes before 3.4, the others before 3.5) or no long syntax
 // (before 3.2) rejects the encoded file, so each goes back to the form
-// the version has for the same meaning.
+// the version has for the same meaning. Docker's merge also appends
+// lists whole, so an item both files give is there twice, in lists whose
+// items the schema wants distinct (cap_add, dns, ...): those keep one.
 func fitVersion(root *yaml.Node) {
 	version, _ := yamlx.Scalar(yamlx.Get(root, "version"))
+	dedupe(yamlx.Get(root, "services"), []string{"services"}, version)
 	for _, kind := range []string{"networks", "volumes", "secrets", "configs"} {
 		if accepts(version, map[string]any{kind: map[string]any{"r": map[string]any{"name": "r"}}}) {
 			continue
@@ -47,6 +51,38 @@ func fitVersion(root *yaml.Node) {
 		if !longVolumes {
 			shorten(yamlx.Get(svc.Value, "volumes"), shortVolume)
 		}
+	}
+}
+
+// dedupe keeps the first of equal scalar items in each list under n (at
+// path) whose items the version's schema wants distinct.
+func dedupe(n *yaml.Node, path []string, version string) {
+	n = yamlx.Resolve(n)
+	if n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for _, p := range yamlx.Pairs(n) {
+			dedupe(p.Value, append(path[:len(path):len(path)], p.Key.Value), version)
+		}
+	case yaml.SequenceNode:
+		if unique, ok := fastschema.UniqueItems(version, path); !ok || !unique {
+			return
+		}
+		seen := map[string]bool{}
+		kept := n.Content[:0:0]
+		for _, item := range n.Content {
+			s, ok := yamlx.Scalar(item)
+			if ok && seen[s] {
+				continue
+			}
+			if ok {
+				seen[s] = true
+			}
+			kept = append(kept, item)
+		}
+		n.Content = kept
 	}
 }
 

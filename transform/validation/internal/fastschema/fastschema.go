@@ -684,3 +684,59 @@ func plainJSON(v any) bool {
 	}
 	return false
 }
+
+// UniqueItems reports whether version's schema wants the items of the
+// array at path (keys from the top, a service's name among them) to
+// differ; ok is false for a version the tables do not hold.
+func UniqueItems(version string, path []string) (unique, ok bool) {
+	root, found := rootOf(version)
+	if !found {
+		return false, false
+	}
+	at := closure([]int32{root})
+	for _, key := range path {
+		var next []int32
+		for _, i := range at {
+			n := &nodes[i]
+			if s, has := n.prop(key); has {
+				next = append(next, s)
+				continue
+			}
+			matched := false
+			for _, p := range n.patterns {
+				if p.pattern.match(key) {
+					next, matched = append(next, p.schema), true
+				}
+			}
+			if !matched && n.additional != 0 {
+				next = append(next, n.additional)
+			}
+		}
+		at = closure(next)
+	}
+	for _, i := range at {
+		if nodes[i].flags&fUniqueItems != 0 {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// closure is the schemas in list and those their oneOf, anyOf and allOf
+// name, transitively (the "any" schema 0 left out).
+func closure(list []int32) []int32 {
+	seen := map[int32]bool{}
+	var out []int32
+	for len(list) > 0 {
+		i := list[len(list)-1]
+		list = list[:len(list)-1]
+		if i == 0 || seen[i] {
+			continue
+		}
+		seen[i] = true
+		out = append(out, i)
+		n := &nodes[i]
+		list = append(append(append(list, n.oneOf...), n.anyOf...), n.allOf...)
+	}
+	return out
+}

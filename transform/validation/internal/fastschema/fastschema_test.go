@@ -618,3 +618,29 @@ func BenchmarkDockerValidate(b *testing.B) {
 		}
 	}
 }
+
+// TestUniqueItems reads uniqueItems through properties, patterns and
+// oneOf branches as the schema nests them.
+func TestUniqueItems(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		path    []string
+		want    bool
+	}{
+		{"3.8", []string{"services", "web", "cap_add"}, true},
+		{"3.8", []string{"services", "web", "dns"}, true},
+		{"3.8", []string{"services", "web", "networks", "n", "aliases"}, true},
+		{"3.1", []string{"services", "web", "extra_hosts"}, true},
+		{"3.8", []string{"services", "web", "deploy", "placement", "constraints"}, false},
+		{"3.8", []string{"services", "web", "command"}, false},
+		{"3.8", []string{"services", "web", "healthcheck", "test"}, false},
+	} {
+		got, ok := UniqueItems(c.version, c.path)
+		if !ok || got != c.want {
+			t.Errorf("%s %v: unique %v (known %v), want %v", c.version, c.path, got, ok, c.want)
+		}
+	}
+	if _, ok := UniqueItems("9.9", []string{"services"}); ok {
+		t.Error("a version the tables do not hold is known")
+	}
+}
