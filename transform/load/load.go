@@ -243,28 +243,8 @@ func (w *keyWalk) walk(n *yaml.Node, depth int, service string) error {
 	if n.Anchor != "" {
 		w.anchors = true
 	}
-	if depth > maxDepth {
-		return diag.At(w.name, n).Errorf("nesting deeper than %d levels", maxDepth).WithService(service)
-	}
-	if n.Kind == yaml.MappingNode {
-		// Small mappings (nearly all) are checked for duplicates
-		// pairwise: a map for each would cost an allocation a mapping.
-		var keys map[string]bool
-		if len(n.Content) > 32 {
-			keys = make(map[string]bool, len(n.Content)/2)
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if p := yamlx.KeyIssue(k); p != "" {
-				return diag.At(w.name, k).Errorf("%s", p).WithService(service)
-			}
-			if yamlx.IsMergeKey(k) {
-				continue
-			}
-			if seenKey(n.Content[:i], keys, k.Value) {
-				return diag.At(w.name, k).Errorf("duplicate key %q", k.Value).WithService(service)
-			}
-		}
+	if p := yamlx.NodeProblem(n, depth); p != nil {
+		return diag.At(w.name, p.Node).Errorf("%s", p.Msg).WithService(service)
 	}
 	if n == w.services && w.parallel {
 		if parts := runtime.GOMAXPROCS(0); parts > 1 && len(n.Content) >= 4*minPart {
@@ -315,23 +295,6 @@ func (w *keyWalk) inParts(n *yaml.Node, depth int, service string, parts int) er
 	return nil
 }
 
-// seenKey reports whether key is among the keys of the entries before
-// (merge keys aside): in keys, which it then adds key to, when keys is not
-// nil, else by comparing.
-func seenKey(before []*yaml.Node, keys map[string]bool, key string) bool {
-	if keys != nil {
-		seen := keys[key]
-		keys[key] = true
-		return seen
-	}
-	for j := 0; j+1 < len(before); j += 2 {
-		if e := before[j]; e.Value == key && !yamlx.IsMergeKey(e) {
-			return true
-		}
-	}
-	return false
-}
-
 // MaxFileSize bounds an input file: a stack of 10000 services is about
 // 5 MiB.
 const MaxFileSize = 64 << 20
@@ -347,9 +310,6 @@ func checkAliases(f *File) error {
 	}
 	return nil
 }
-
-// maxDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxDepth = 200
 
 // Describe names the input for messages.
 func Describe(files []*File) string {

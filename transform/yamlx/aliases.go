@@ -141,35 +141,8 @@ func CheckKeys(n *yaml.Node) *KeyProblem {
 		if n == nil {
 			return nil
 		}
-		if depth > MaxDepth {
-			return &KeyProblem{n, fmt.Sprintf("nesting deeper than %d levels", MaxDepth)}
-		}
-		if n.Kind == yaml.MappingNode {
-			var seen map[string]bool // for large mappings: small ones compare
-			if len(n.Content) > 2*smallMapping {
-				seen = make(map[string]bool, len(n.Content)/2)
-			}
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				if p := KeyIssue(k); p != "" {
-					return &KeyProblem{k, p}
-				}
-				if IsMergeKey(k) {
-					continue
-				}
-				if seen != nil {
-					if seen[k.Value] {
-						return &KeyProblem{k, fmt.Sprintf("duplicate key %q", k.Value)}
-					}
-					seen[k.Value] = true
-					continue
-				}
-				for j := 0; j < i; j += 2 {
-					if e := n.Content[j]; e.Value == k.Value && !IsMergeKey(e) {
-						return &KeyProblem{k, fmt.Sprintf("duplicate key %q", k.Value)}
-					}
-				}
-			}
+		if p := NodeProblem(n, depth); p != nil {
+			return p
 		}
 		for _, c := range n.Content {
 			if p := walk(c, depth+1); p != nil {
@@ -181,9 +154,52 @@ func CheckKeys(n *yaml.Node) *KeyProblem {
 	return walk(n, 0)
 }
 
-// smallMapping is the most entries of a mapping whose keys CheckKeys
-// compares with each other rather than hashing them: template outputs'
-// mappings are small, and a map for each took 2% of a render's CPU.
+// NodeProblem is CheckKeys' rule for one node n (not nil) at depth below
+// the root, its children aside: the nesting bound, and for a mapping its
+// keys. Load's walk of a stack file applies it too.
+func NodeProblem(n *yaml.Node, depth int) *KeyProblem {
+	if depth <= MaxDepth && n.Kind != yaml.MappingNode {
+		return nil // (most nodes: this much inlines into the walks)
+	}
+	return nodeProblem(n, depth)
+}
+
+func nodeProblem(n *yaml.Node, depth int) *KeyProblem {
+	if depth > MaxDepth {
+		return &KeyProblem{n, fmt.Sprintf("nesting deeper than %d levels", MaxDepth)}
+	}
+	var seen map[string]bool // for large mappings: small ones compare
+	if len(n.Content) > 2*smallMapping {
+		seen = make(map[string]bool, len(n.Content)/2)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if p := KeyIssue(k); p != "" {
+			return &KeyProblem{k, p}
+		}
+		if IsMergeKey(k) {
+			continue
+		}
+		if seen != nil {
+			if seen[k.Value] {
+				return &KeyProblem{k, fmt.Sprintf("duplicate key %q", k.Value)}
+			}
+			seen[k.Value] = true
+			continue
+		}
+		for j := 0; j < i; j += 2 {
+			if e := n.Content[j]; e.Value == k.Value && !IsMergeKey(e) {
+				return &KeyProblem{k, fmt.Sprintf("duplicate key %q", k.Value)}
+			}
+		}
+	}
+	return nil
+}
+
+// smallMapping is the most entries of a mapping whose keys are compared
+// with each other rather than hashed: nearly all mappings, of stack files
+// and template outputs alike, are small, and a map for each took 2% of a
+// render's CPU.
 const smallMapping = 12
 
 // KeyIssue says what is wrong with mapping key k, or "".
