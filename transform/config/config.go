@@ -6,15 +6,14 @@ package config
 
 import (
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/podtemplate/podtemplate/joblabel"
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/internal/parts"
 	"github.com/podtemplate/podtemplate/transform/load"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"github.com/robfig/cron/v3"
@@ -115,8 +114,8 @@ func Collect(files []*load.File) (*Config, error) {
 			pairs := yamlx.Pairs(services)
 			// A large stack's services are decoded in parts at once when
 			// no earlier file configured any (each part's pods are its own).
-			if parts := runtime.GOMAXPROCS(0); parts > 1 && len(pairs) >= 4*minPart && len(c.Pods)+len(c.Jobs) == 0 {
-				errs.Add(c.servicesInParts(f, pairs, parts))
+			if split := parts.Of(len(pairs)); split.Count > 1 && len(c.Pods)+len(c.Jobs) == 0 {
+				errs.Add(c.servicesInParts(f, pairs, split))
 			} else {
 				errs.Add(c.services(f, pairs))
 			}
@@ -132,9 +131,6 @@ func Collect(files []*load.File) (*Config, error) {
 	}
 	return c, errs.Err()
 }
-
-// minPart is the fewest services a concurrent part of Collect decodes.
-const minPart = 256
 
 func newConfig() *Config {
 	return &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{},
@@ -161,50 +157,39 @@ func (c *Config) services(f *load.File, pairs []yamlx.Pair) error {
 	return errs.Err()
 }
 
-// servicesInParts is services for about parts ranges of pairs at once,
-// each into a Config of its own, added to c in order: c then holds what
+// servicesInParts is services for split's ranges of pairs at once, each
+// into a Config of its own, added to c in order: c then holds what
 // services would have made (c has no pods or jobs yet, and a file's
 // service names are distinct).
-func (c *Config) servicesInParts(f *load.File, pairs []yamlx.Pair, parts int) error {
-	per := max(minPart, (len(pairs)+parts-1)/parts)
-	done := make([]struct {
-		c   *Config
-		err error
-	}, (len(pairs)+per-1)/per)
-	var wg sync.WaitGroup
-	for i := range done {
-		part := newConfig()
-		done[i].c = part
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			done[i].err = part.services(f, pairs[i*per:min((i+1)*per, len(pairs))])
-		}()
-	}
-	wg.Wait()
-	var errs diag.List
-	for _, d := range done {
-		for _, name := range d.c.PodOrder {
-			c.Pods[name] = d.c.Pods[name]
+func (c *Config) servicesInParts(f *load.File, pairs []yamlx.Pair, split parts.Split) error {
+	done := make([]*Config, split.Count)
+	errs := split.Run(func(i, lo, hi int) error {
+		done[i] = newConfig()
+		return done[i].services(f, pairs[lo:hi])
+	})
+	var list diag.List
+	for i, d := range done {
+		for _, name := range d.PodOrder {
+			c.Pods[name] = d.Pods[name]
 		}
-		c.PodOrder = append(c.PodOrder, d.c.PodOrder...)
-		for _, name := range d.c.JobOrder {
-			c.Jobs[name] = d.c.Jobs[name]
+		c.PodOrder = append(c.PodOrder, d.PodOrder...)
+		for _, name := range d.JobOrder {
+			c.Jobs[name] = d.Jobs[name]
 		}
-		c.JobOrder = append(c.JobOrder, d.c.JobOrder...)
-		for k, v := range d.c.keys {
+		c.JobOrder = append(c.JobOrder, d.JobOrder...)
+		for k, v := range d.keys {
 			if _, ok := c.keys[k]; !ok {
 				c.keys[k] = v
 			}
 		}
-		for k, v := range d.c.paths {
+		for k, v := range d.paths {
 			if _, ok := c.paths[k]; !ok {
 				c.paths[k] = v
 			}
 		}
-		errs.Add(d.err)
+		list.Add(errs[i])
 	}
-	return errs.Err()
+	return list.Err()
 }
 
 // Strip removes the extension fields from every file's tree and returns

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/docker/cli/cli/compose/template"
 	"github.com/podtemplate/podtemplate/transform/diag"
+	"github.com/podtemplate/podtemplate/transform/internal/parts"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -377,10 +377,6 @@ func eachValue(root *yaml.Node, fn valueFunc, fork func() (valueFunc, func())) {
 	w.walk(root, false)
 }
 
-// minPart is the fewest services a concurrent part of a walk gets: fewer
-// are walked in one go.
-const minPart = 256
-
 type valueWalk struct {
 	fn   valueFunc
 	fork func() (valueFunc, func())
@@ -404,8 +400,8 @@ func (w *valueWalk) walk(n *yaml.Node, inExt bool) {
 		}
 	case yaml.MappingNode:
 		if w.fork != nil && len(w.path) == 1 && w.path[0] == "services" && !inExt {
-			if parts := runtime.GOMAXPROCS(0); parts > 1 && len(n.Content) >= 4*minPart {
-				w.inParts(n, parts)
+			if split := parts.Of(len(n.Content) / 2); split.Count > 1 {
+				w.inParts(n, split)
 				return
 			}
 		}
@@ -446,26 +442,20 @@ func (w *valueWalk) entries(n *yaml.Node, lo, hi int, inExt bool) {
 	}
 }
 
-// inParts walks the entries of the services mapping n in about parts
-// ranges at once, each with a function of its own, and joins them in
-// order.
-func (w *valueWalk) inParts(n *yaml.Node, parts int) {
-	pairs := len(n.Content) / 2
-	per := max(minPart, (pairs+parts-1)/parts)
-	var joins []func()
-	var wg sync.WaitGroup
-	for lo := 0; lo < pairs; lo += per {
-		fn, join := w.fork()
-		joins = append(joins, join)
-		part := &valueWalk{fn: fn, path: append([]string(nil), w.path...)}
-		hi := min(lo+per, pairs)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			part.entries(n, 2*lo, 2*hi, false)
-		}()
+// inParts walks the entries of the services mapping n in split's ranges
+// at once, each with a function of its own, and joins them in order.
+func (w *valueWalk) inParts(n *yaml.Node, split parts.Split) {
+	fns := make([]valueFunc, split.Count)
+	joins := make([]func(), split.Count)
+	for i := range fns {
+		fns[i], joins[i] = w.fork()
 	}
-	wg.Wait()
+	path := w.path // (the closure takes no w: w stays on the stack)
+	split.Run(func(i, lo, hi int) error {
+		part := &valueWalk{fn: fns[i], path: append([]string(nil), path...)}
+		part.entries(n, 2*lo, 2*hi, false)
+		return nil
+	})
 	for _, join := range joins {
 		join()
 	}

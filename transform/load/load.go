@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
+	"github.com/podtemplate/podtemplate/transform/internal/parts"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -247,8 +247,8 @@ func (w *keyWalk) walk(n *yaml.Node, depth int, service string) error {
 		return diag.At(w.name, p.Node).Errorf("%s", p.Msg).WithService(service)
 	}
 	if n == w.services && w.parallel {
-		if parts := runtime.GOMAXPROCS(0); parts > 1 && len(n.Content) >= 4*minPart {
-			return w.inParts(n, depth, service, parts)
+		if split := parts.Of(len(n.Content) / 2); split.Count > 1 {
+			return w.inParts(n, depth, service, split)
 		}
 	}
 	return w.children(n, 0, len(n.Content), depth, service)
@@ -268,24 +268,15 @@ func (w *keyWalk) children(n *yaml.Node, lo, hi, depth int, service string) erro
 	return nil
 }
 
-// inParts walks the services mapping's Content in about parts ranges at
-// once and returns the first range's problem.
-func (w *keyWalk) inParts(n *yaml.Node, depth int, service string, parts int) error {
-	pairs := len(n.Content) / 2
-	per := max(minPart, (pairs+parts-1)/parts)
-	walks := make([]keyWalk, (pairs+per-1)/per)
-	errs := make([]error, len(walks))
-	var wg sync.WaitGroup
-	for i := range walks {
-		lo, hi := 2*i*per, min(2*(i+1)*per, len(n.Content))
-		walks[i] = keyWalk{name: w.name, services: w.services}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = walks[i].children(n, lo, hi, depth, service)
-		}()
-	}
-	wg.Wait()
+// inParts walks the services mapping's Content in split's ranges of
+// entries at once and returns the first range's problem.
+func (w *keyWalk) inParts(n *yaml.Node, depth int, service string, split parts.Split) error {
+	walks := make([]keyWalk, split.Count)
+	name, services := w.name, w.services // (the closure takes no w: w stays on the stack)
+	errs := split.Run(func(i, lo, hi int) error {
+		walks[i] = keyWalk{name: name, services: services}
+		return walks[i].children(n, 2*lo, 2*hi, depth, service)
+	})
 	for i := range walks {
 		w.anchors = w.anchors || walks[i].anchors
 		if errs[i] != nil {
