@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
@@ -184,24 +182,14 @@ func (o Options) args(cwd string) (map[string]any, error) {
 	return config.MergeArgs(args, set), nil
 }
 
-// yamlLine reads the line out of a yaml.v3 syntax error (compiled on
-// first use, as load's is: most runs never need it).
-var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
-
 // argsYAMLError places a yaml.v3 syntax error in an args file.
 func argsYAMLError(name string, data []byte, err error) error {
-	msg := err.Error()
-	if line, col, ok := yamlx.ReaderErrorAt(data, msg); ok {
-		return &diag.Error{File: name, Line: line, Column: col, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
-	}
-	if m := yamlLine().FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		// yaml.v3 counts a parser error's line from 0 (scanner errors
-		// from 1); its parser messages are the "did not find expected" ones.
-		if strings.HasPrefix(m[2], "did not find expected ") {
-			line++
-		}
-		return &diag.Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]}
+	p := yamlx.PlaceError(data, err)
+	switch {
+	case p.Column > 0:
+		return &diag.Error{File: name, Line: p.Line, Column: p.Column, Msg: "invalid YAML: " + p.Msg}
+	case p.Line > 0:
+		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML: " + p.Msg}
 	}
 	return &diag.Error{File: name, Msg: "invalid YAML", Err: err}
 }

@@ -11,10 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
@@ -184,36 +180,16 @@ func parsed(name, dir string, doc *yaml.Node) (*File, error) {
 	return f, nil
 }
 
-// yamlLine reads yaml.v3's error messages (compiled on first use).
-var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
-
 // yamlError turns a yaml.v3 syntax error into a positioned diag.Error.
 func yamlError(name string, data []byte, err error) error {
-	msg := err.Error()
-	if line, col, ok := yamlx.ReaderErrorAt(data, msg); ok {
-		return &diag.Error{File: name, Line: line, Column: col, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
+	p := yamlx.PlaceError(data, err)
+	switch {
+	case p.Column > 0:
+		return &diag.Error{File: name, Line: p.Line, Column: p.Column, Msg: "invalid YAML: " + p.Msg}
+	case p.Line > 0:
+		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML in the block starting on this line: " + p.Msg}
 	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	if m := yamlLine().FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		// yaml.v3 counts a parser error's line from 0 (scanner errors
-		// from 1); its parser messages are the "did not find expected" ones.
-		if strings.HasPrefix(m[2], "did not find expected ") {
-			line++
-		}
-		return &diag.Error{File: name, Line: line, Msg: "invalid YAML in the block starting on this line: " + m[2]}
-	}
-	return &diag.Error{File: name, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
-}
-
-func trimYAMLPrefix(s string) string {
-	if len(s) > 6 && s[:6] == "yaml: " {
-		return s[6:]
-	}
-	return s
+	return &diag.Error{File: name, Msg: "invalid YAML: " + p.Msg}
 }
 
 // checkKeys rejects mappings with non-scalar or duplicate keys, which yaml.v3

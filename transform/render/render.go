@@ -480,27 +480,30 @@ func ParseOutput(name, out string) (*yaml.Node, error) {
 
 // The regular expressions read error messages only: compiled on first use,
 // not at every start of the program.
-var yamlLineRe = lazyRegexp(`^yaml: line (\d+): (.*)$`)
-
 func lazyRegexp(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 func outputError(name, out string, err error) error {
-	msg := err.Error()
-	if line, col, ok := yamlx.ReaderErrorAt([]byte(out), msg); ok {
-		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s (line %d, column %d of the output)", strings.TrimPrefix(msg, "yaml: "), line, col)}
-	}
-	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
+	p := yamlx.PlaceError([]byte(out), err)
+	switch {
+	case p.Column > 0:
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s (line %d, column %d of the output)", p.Msg, p.Line, p.Column)}
+	case p.Line > 0:
+		// The line yaml.v3 names, counted from 0 for a parser error: the
+		// line quoted is the one before the block's (as it always was).
+		line := p.Line
+		if p.Block {
+			line--
+		}
 		lines := strings.Split(out, "\n")
 		snippet := ""
 		if line >= 1 && line <= len(lines) {
 			snippet = fmt.Sprintf(" (line %d of the output: %q)", line, strings.TrimRight(lines[line-1], " "))
 		}
-		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s%s", m[2], snippet)}
+		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s%s", p.Msg, snippet)}
 	}
-	return &diag.Error{Template: name, Msg: "rendered invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return &diag.Error{Template: name, Msg: "rendered invalid YAML: " + p.Msg}
 }
 
 // execRe matches an execution error; the "executing" anchor finds the
