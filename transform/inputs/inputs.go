@@ -117,12 +117,9 @@ func (o Options) environment(cwd string) (map[string]string, error) {
 		return v, ok
 	}
 	for _, f := range o.EnvFiles {
-		data, err := fileio.ReadRegular(abs(cwd, f), maxArgsFile)
-		if errors.Is(err, fileio.ErrTooLarge) {
-			return nil, &diag.Error{File: f, Msg: fmt.Sprintf("the env file is larger than %d MiB", maxArgsFile>>20)}
-		}
+		data, err := readInput(cwd, f, "the env file")
 		if err != nil {
-			return nil, &diag.Error{File: f, Msg: "cannot read the env file", Err: err}
+			return nil, err
 		}
 		if err := dotenv.ParseWithFormat(bytes.NewReader(data), f, fromFiles, lookup, dotenv.DotEnv); err != nil {
 			return nil, &diag.Error{Msg: "reading --env-file", Err: err}
@@ -142,12 +139,9 @@ func (o Options) environment(cwd string) (map[string]string, error) {
 func (o Options) args(cwd string) (map[string]any, error) {
 	var args map[string]any
 	for _, f := range o.ArgsFiles {
-		data, err := fileio.ReadRegular(abs(cwd, f), maxArgsFile)
-		if errors.Is(err, fileio.ErrTooLarge) {
-			return nil, &diag.Error{File: f, Msg: fmt.Sprintf("the args file is larger than %d MiB", maxArgsFile>>20)}
-		}
+		data, err := readInput(cwd, f, "the args file")
 		if err != nil {
-			return nil, &diag.Error{File: f, Msg: "cannot read the args file", Err: err}
+			return nil, err
 		}
 		var n yaml.Node
 		if err := yaml.Unmarshal(data, &n); err != nil {
@@ -221,6 +215,21 @@ func (o Options) library(cwd string) ([]*config.Source, error) {
 	return out, nil
 }
 
-// maxArgsFile bounds an --args-file as load.MaxFileSize bounds a stack
-// file.
+// maxArgsFile bounds an --args-file, --env-file or --set-file file as
+// load.MaxFileSize bounds a stack file.
 const maxArgsFile = 64 << 20
+
+// readInput reads the file name (relative to cwd) that a flag gives, what
+// the messages call it: a regular file of at most maxArgsFile bytes, so
+// /dev/zero, a FIFO or a huge sparse file is an error, not a read that
+// never ends.
+func readInput(cwd, name, what string) ([]byte, error) {
+	data, err := fileio.ReadRegular(abs(cwd, name), maxArgsFile)
+	if errors.Is(err, fileio.ErrTooLarge) {
+		return nil, &diag.Error{File: name, Msg: fmt.Sprintf("%s is larger than %d MiB", what, maxArgsFile>>20)}
+	}
+	if err != nil {
+		return nil, &diag.Error{File: name, Msg: "cannot read " + what, Err: err}
+	}
+	return data, nil
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
 )
 
@@ -107,14 +106,10 @@ func fileValue(raw, cwd string) (any, error) {
 	if raw == "" {
 		return nil, errors.New("expected KEY=PATH")
 	}
-	// Like an --args-file: a regular file of bounded size, so /dev/zero
-	// or a FIFO is an error, not a read that never ends.
-	data, err := fileio.ReadRegular(abs(cwd, raw), maxArgsFile)
-	if errors.Is(err, fileio.ErrTooLarge) {
-		return nil, &diag.Error{File: raw, Msg: fmt.Sprintf("the --set-file file is larger than %d MiB", maxArgsFile>>20)}
-	}
+	// Like an --args-file: a regular file of bounded size.
+	data, err := readInput(cwd, raw, "the --set-file file")
 	if err != nil {
-		return nil, &diag.Error{File: raw, Msg: "cannot read the --set-file file", Err: err}
+		return nil, err
 	}
 	return string(data), nil
 }
