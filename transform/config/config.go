@@ -5,7 +5,6 @@
 package config
 
 import (
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,10 +96,7 @@ type Config struct {
 	Library  []*Source // named-template libraries (x-podlike.library)
 
 	podGlobal, jobGlobal map[string]any
-	// keys holds the key and folder of every plain file source by its
-	// path, so the services that name one template share these strings.
-	keys  map[string][2]string
-	paths pathCache
+	paths                pathCache
 }
 
 // Collect decodes the extension fields of files. It reports every problem
@@ -133,8 +129,7 @@ func Collect(files []*load.File) (*Config, error) {
 }
 
 func newConfig() *Config {
-	return &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{},
-		keys: map[string][2]string{}, paths: pathCache{}}
+	return &Config{Pods: map[string]*Pod{}, Jobs: map[string]*Job{}, podGlobal: map[string]any{}, jobGlobal: map[string]any{}, paths: pathCache{}}
 }
 
 // services decodes the x-podlike and x-jobs fields of services (pairs of
@@ -177,11 +172,6 @@ func (c *Config) servicesInParts(f *load.File, pairs []yamlx.Pair, split parts.S
 			c.Jobs[name] = d.Jobs[name]
 		}
 		c.JobOrder = append(c.JobOrder, d.JobOrder...)
-		for k, v := range d.keys {
-			if _, ok := c.keys[k]; !ok {
-				c.keys[k] = v
-			}
-		}
 		for k, v := range d.paths {
 			if _, ok := c.paths[k]; !ok {
 				c.paths[k] = v
@@ -436,7 +426,6 @@ func (c *Config) podEntry(f *load.File, service string, key, val *yaml.Node, ser
 			continue
 		}
 		setService(srcs, service)
-		c.share(srcs)
 		if *dst == nil {
 			*dst = srcs // (a new list: decodeSources keeps none)
 		} else {
@@ -476,7 +465,6 @@ func (c *Config) jobEntry(f *load.File, name string, key, val *yaml.Node, servic
 			srcs, err := decodeSources(c.paths, f.Name, f.Dir, kv.Value)
 			errs.Add(err)
 			setService(srcs, name)
-			c.share(srcs)
 			parts.templates = append(parts.templates, srcs...)
 		case "args":
 			args, err := decodeArgs(f, kv.Value)
@@ -574,24 +562,6 @@ func (c *Config) Finish(services map[string]bool, cmdline map[string]any) error 
 		j.levels = nil
 	}
 	return errs.Err()
-}
-
-// share gives plain file sources (no fallback) the path, key and folder
-// strings of the first source with that path, computed once: a build asks
-// each source for its key and folder once per execution, and thousands of
-// services name the same few templates.
-func (c *Config) share(srcs []*Source) {
-	for _, s := range srcs {
-		if s.Kind != KindFile || s.Fallback != nil {
-			continue
-		}
-		k, ok := c.keys[s.Path]
-		if !ok {
-			k = [2]string{s.Key(), filepath.Dir(s.Path)}
-			c.keys[s.Path] = k
-		}
-		s.Path, s.key, s.dir = k[0][len("file:"):], k[0], k[1]
-	}
 }
 
 func concat(a, b []*Source) []*Source {

@@ -158,13 +158,13 @@ func decodeSource(pc pathCache, file, dir string, n *yaml.Node) (*Source, error)
 			if val.Value == "" || yamlx.IsNull(val) {
 				return nil, kpos.Errorf("file: needs a path")
 			}
-			return &Source{Kind: KindFile, Path: pc.abs(dir, val.Value), Written: val.Value, Pos: pos}, nil
+			return pc.fileSource(dir, val.Value, nil, pos), nil
 		}
 		opts, err := itemOptions(pc, file, dir, val, "file", "path", map[string]bool{"path": true, "fallback": true})
 		if err != nil {
 			return nil, err
 		}
-		return &Source{Kind: KindFile, Path: pc.abs(dir, opts.main), Written: opts.main, Fallback: opts.fallback, Pos: pos}, nil
+		return pc.fileSource(dir, opts.main, opts.fallback, pos), nil
 	case "http":
 		if val.Kind == yaml.ScalarNode {
 			if !isURL(val.Value) {
@@ -251,29 +251,40 @@ func fromString(pc pathCache, v, dir string, pos diag.Pos) *Source {
 	case strings.HasPrefix(v, "builtin:"):
 		return &Source{Kind: KindBuiltin, Text: strings.TrimPrefix(v, "builtin:"), Pos: pos}
 	}
-	return &Source{Kind: KindFile, Path: pc.abs(dir, v), Written: v, Pos: pos}
+	return pc.fileSource(dir, v, nil, pos)
 }
 
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
 
-// pathCache holds the absolute path of each template path a stack names,
-// by its folder and the path as written: thousands of services name the
-// same few templates. A nil cache computes every path.
-type pathCache map[[2]string]string
+// pathCache holds the absolute path, key and folder of each template
+// path a stack names, by its folder and the path as written: thousands of
+// services name the same few templates, and a build asks each source for
+// its key and folder once per execution.
+type pathCache map[[2]string]fileRef
 
-func (pc pathCache) abs(dir, p string) string {
-	if pc == nil {
-		return absPath(dir, p)
-	}
+// fileRef is what pathCache holds for a path: Path, and the Key and
+// Folder of a file source without a fallback, the path a substring of
+// the key.
+type fileRef struct{ path, key, dir string }
+
+// fileSource is the file source written as p in a file in folder dir,
+// with fallback, its strings those of the first source with that path.
+func (pc pathCache) fileSource(dir, p string, fallback *Source, pos diag.Pos) *Source {
 	k := [2]string{dir, p}
-	a, ok := pc[k]
+	r, ok := pc[k]
 	if !ok {
-		a = absPath(dir, p)
-		pc[k] = a
+		key := "file:" + absPath(dir, p)
+		r = fileRef{path: key[len("file:"):], key: key}
+		r.dir = filepath.Dir(r.path)
+		pc[k] = r
 	}
-	return a
+	s := &Source{Kind: KindFile, Path: r.path, Written: p, Fallback: fallback, Pos: pos, dir: r.dir}
+	if fallback == nil {
+		s.key = r.key
+	}
+	return s
 }
 
 func absPath(dir, p string) string {
