@@ -490,13 +490,8 @@ func outputError(name, out string, err error) error {
 	case p.Column > 0:
 		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s (line %d, column %d of the output)", p.Msg, p.Line, p.Column)}
 	case p.Line > 0:
-		// The line yaml.v3 names, counted from 0 for a parser error: the
-		// line quoted is the one before the block's (as it always was).
-		line := p.Line
-		if p.Block {
-			line--
-		}
 		lines := strings.Split(out, "\n")
+		line := p.Line
 		snippet := ""
 		if line >= 1 && line <= len(lines) {
 			snippet = fmt.Sprintf(" (line %d of the output: %q)", line, strings.TrimRight(lines[line-1], " "))

@@ -1,6 +1,7 @@
 package yamlx
 
 import (
+	"bytes"
 	"errors"
 	"regexp"
 	"strconv"
@@ -19,7 +20,8 @@ type ErrorPlace struct {
 	Line, Column int
 	// Block is a parser error ("did not find expected ..."), whose line
 	// yaml.v3 counts from 0: Line is one more than the error says, the
-	// line of the block the parser was reading.
+	// line of the block the parser was reading (or the last line, where
+	// the block runs to the end).
 	Block bool
 	Msg   string // the message, without "yaml: " and "line N: "
 }
@@ -44,7 +46,9 @@ func PlaceError(data []byte, err error) ErrorPlace {
 		// from 1); its parser messages are the "did not find expected" ones.
 		block := strings.HasPrefix(m[2], "did not find expected ")
 		if block {
-			line++
+			// Past the last line when the block runs to the end of the
+			// text (the parser names the end then): the last line.
+			line = min(line+1, bytes.Count(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))+1)
 		}
 		return ErrorPlace{Line: line, Block: block, Msg: m[2]}
 	}
