@@ -86,8 +86,10 @@ func dedupe(n *yaml.Node, path []string, version string) {
 	}
 }
 
-// accepts reports whether version's schema accepts doc.
+// accepts reports whether version's schema accepts doc (which the
+// version's schema requires to say its version).
 func accepts(version string, doc map[string]any) bool {
+	doc["version"] = version
 	return schema.Validate(doc, version) == nil
 }
 
