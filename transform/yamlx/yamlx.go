@@ -438,14 +438,27 @@ func Value(n *yaml.Node) (any, error) {
 				return false, nil
 			}
 		case "!!int":
-			if i, err := strconv.ParseInt(n.Value, 10, 0); err == nil {
-				return int(i), nil
+			// Decimal digits only: yaml.v3 (and docker) read a leading
+			// zero as octal (mode: 0400 is 256), which base 10 would not.
+			if !leadingZero(n.Value) {
+				if i, err := strconv.ParseInt(n.Value, 10, 0); err == nil {
+					return int(i), nil
+				}
 			}
 		}
 	}
 	var v any
 	err := n.Decode(&v)
 	return v, err
+}
+
+// leadingZero reports whether the integer s has a zero before other
+// digits (after its sign), as octal numbers are written in YAML 1.1.
+func leadingZero(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	return len(s) > 1 && s[0] == '0'
 }
 
 // Equal reports whether two nodes hold the same YAML value (aliases

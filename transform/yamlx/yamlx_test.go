@@ -289,3 +289,25 @@ func TestCheckAliasesBoundsText(t *testing.T) {
 		}
 	}
 }
+
+// TestValueIntegersAsYAMLv3 reads integers as yaml.v3 (and so docker's
+// loader) does: a leading zero is octal, so a secret's mode: 0400 is 256.
+func TestValueIntegersAsYAMLv3(t *testing.T) {
+	for _, text := range []string{"0400", "-0400", "+0755", "0", "-0", "42", "+42", "-17", "0o17", "0x1F", "1_000", "007"} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte("v: "+text), &doc); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Value(Get(Body(&doc), "v"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want map[string]any
+		if err := yaml.Unmarshal([]byte("v: "+text), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got != want["v"] {
+			t.Errorf("%s: Value gives %#v, yaml.v3 %#v", text, got, want["v"])
+		}
+	}
+}
