@@ -207,6 +207,26 @@ func (s *splicer) mapping(o, f *yaml.Node) {
 			index[o.Content[i].Value] = i
 		}
 	}
+	if !same && s.merged {
+		// What the merge left out (docker's merge replaces a service's
+		// logging whole when the driver changes, options and all) goes
+		// from the text too.
+		kept := make(map[string]bool, len(f.Content)/2)
+		for i := 0; i+1 < len(f.Content); i += 2 {
+			kept[f.Content[i].Value] = true
+		}
+		for i := 0; i+1 < len(o.Content); i += 2 {
+			if kept[o.Content[i].Value] {
+				continue
+			}
+			head, _, end, found := s.t.entry(o.Content[i])
+			if !found {
+				s.fail()
+				return
+			}
+			s.cut(head, end)
+		}
+	}
 	var added []*yaml.Node
 	var last *yaml.Node // the last entry of the input's, for what is added
 	for i := 0; i+1 < len(f.Content); i += 2 {
