@@ -759,6 +759,7 @@ func (c *checkedFile) loaderError(err error, scope []string) error {
 func imageCheck(files []*load.File, opts Options) error {
 	var errs diag.List
 	seen := map[string]bool{}
+	empty := map[string]diag.Pos{} // the last file's empty image, for the message
 	refs := map[string]error{} // each distinct image parsed once
 	for i := len(files) - 1; i >= 0; i-- {
 		f := files[i]
@@ -772,12 +773,16 @@ func imageCheck(files []*load.File, opts Options) error {
 				// An earlier file may set it.
 				continue
 			}
-			seen[name] = true
 			s, _ := yamlx.Scalar(img)
 			if s == "" {
-				errs.Add(f.Pos(img).Errorf("invalid image reference for service %s: no image specified", name).WithService(name))
+				// Docker's merge keeps an earlier file's image over an
+				// empty one (image: ${TAG} with TAG unset).
+				if _, ok := empty[name]; !ok {
+					empty[name] = f.Pos(img)
+				}
 				continue
 			}
+			seen[name] = true
 			err, known := refs[s]
 			if !known {
 				_, err = reference.ParseAnyReference(s)
@@ -793,7 +798,11 @@ func imageCheck(files []*load.File, opts Options) error {
 			name := p.Key.Value
 			if !seen[name] && !opts.Built[name] {
 				seen[name] = true
-				errs.Add(f.Pos(p.Key).Errorf("invalid image reference for service %s: no image specified", name).WithService(name))
+				at, ok := empty[name]
+				if !ok {
+					at = f.Pos(p.Key)
+				}
+				errs.Add(at.Errorf("invalid image reference for service %s: no image specified", name).WithService(name))
 			}
 		}
 	}
