@@ -760,7 +760,7 @@ func imageCheck(files []*load.File, opts Options) error {
 	var errs diag.List
 	seen := map[string]bool{}
 	empty := map[string]diag.Pos{} // the last file's empty image, for the message
-	refs := map[string]error{} // each distinct image parsed once
+	refs := map[string]error{}     // each distinct image parsed once
 	for i := len(files) - 1; i >= 0; i-- {
 		f := files[i]
 		for _, p := range yamlx.Pairs(yamlx.Get(f.Root, "services")) {
