@@ -56,7 +56,7 @@ func runDiff(ctx context.Context, a *app, opts *diffOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := renderStack(ctx, topts)
+	res, err := renderStack(ctx, topts, renderThenExit)
 	if err != nil {
 		return diffError(err)
 	}

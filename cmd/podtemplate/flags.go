@@ -232,7 +232,7 @@ func (f *stackFlags) renderAndConnect(ctx context.Context, a *app) (*transform.R
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := renderStack(ctx, opts)
+	res, err := renderStack(ctx, opts, renderThenFollow)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/podtemplate/podtemplate/internal/prefault"
 	"github.com/podtemplate/podtemplate/transform"
+	"github.com/podtemplate/podtemplate/transform/load"
 )
 
 // defaultGCPercent is the collector's target in a command that talks to
@@ -82,13 +83,24 @@ const (
 	renderLimitPerLiveByteAbove = 2.0
 )
 
-// renderPrefaultPerLimit times a render's first memory limit is the heap
-// populated in bulk before it starts (package prefault): about the memory
-// a render holds when its first collection comes, which is above the
-// limit (the heap grows on while the collection runs). Only renders whose
-// first limit is above renderLimitMin have it: a small render touches a
-// few MiB, fewer than populating would cost.
-const renderPrefaultPerLimit = 1.2
+// A render that ends the process (render, validate, diff) has its heap
+// populated in bulk before it starts (package prefault):
+// renderPrefaultPerLimit times its first memory limit, what the runtime
+// keeps of its heap under that limit (it releases what it holds above
+// 0.95 of it, less its own memory), with renderSparePerLimit times the
+// limit more advised as huge pages for the heap's growth past the limit
+// while a collection runs. Only renders whose first limit is above
+// renderLimitMin have it: a small render touches a few MiB, fewer than
+// populating would cost.
+//
+// Measured at 3 000 services (interleaved runs, medians of 9, machine
+// busy with other work): page faults 11 919 -> 5 389 populating 0.9,
+// 2 555 populating 1.2 (of which the runtime released 11.7 MiB at once,
+// GODEBUG=scavtrace=1), CPU 0.406 -> 0.307 and 0.273 s.
+const (
+	renderPrefaultPerLimit = 0.9
+	renderSparePerLimit    = 0.3
+)
 
 // renderLimitFor is the memory limit a render gets after a collection
 // that left live bytes of live heap.
@@ -103,9 +115,20 @@ func renderLimitFor(live float64) int64 {
 	return int64(limit)
 }
 
+// A renderUse tells renderStack what the process does after the render.
+type renderUse int
+
+const (
+	renderThenExit   renderUse = iota // render, validate, diff: the process ends
+	renderThenFollow                  // deploy, run: the process may follow the daemon for hours
+)
+
 // renderStack is transform.Render under the render's memory limit (see
 // renderLimitPerLiveByte); with GOMEMLIMIT set, under defaultGCPercent.
-func renderStack(ctx context.Context, opts transform.Options) (*transform.Result, error) {
+// A render then exit has its heap populated first (renderPrefaultPerLimit);
+// not one the process outlives, whose smaller heap would stay backed by the
+// huge pages advised.
+func renderStack(ctx context.Context, opts transform.Options, use renderUse) (*transform.Result, error) {
 	if os.Getenv("GOGC") != "" {
 		return transform.Render(ctx, opts)
 	}
@@ -114,8 +137,8 @@ func renderStack(ctx context.Context, opts transform.Options) (*transform.Result
 		return transform.Render(ctx, opts)
 	}
 	start := renderStartLimit(opts.Files)
-	if start > renderLimitMin {
-		prefault.Heap(int64(float64(start) * renderPrefaultPerLimit))
+	if use == renderThenExit && start > renderLimitMin {
+		prefault.Heap(int64(float64(start)*renderPrefaultPerLimit), int64(float64(start)*renderSparePerLimit))
 	}
 	renderGC.begin(start)
 	defer renderGC.end()
@@ -124,7 +147,8 @@ func renderStack(ctx context.Context, opts transform.Options) (*transform.Result
 
 // renderStartLimit is the first memory limit of a render of files:
 // renderLimitMin when a size is unknown (standard input, or a file that
-// is not a regular one: the render reports it).
+// is not a regular one) or a file is larger than a stack file may be
+// (the render reports both).
 func renderStartLimit(files []string) int64 {
 	var size int64
 	for _, f := range files {
@@ -132,7 +156,7 @@ func renderStartLimit(files []string) int64 {
 			return renderLimitMin
 		}
 		st, err := os.Stat(f)
-		if err != nil || !st.Mode().IsRegular() {
+		if err != nil || !st.Mode().IsRegular() || st.Size() > load.MaxFileSize {
 			return renderLimitMin
 		}
 		size += st.Size()

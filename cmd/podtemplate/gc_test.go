@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/podtemplate/podtemplate/transform/load"
 )
 
 func TestRenderStartLimit(t *testing.T) {
@@ -22,7 +24,15 @@ func TestRenderStartLimit(t *testing.T) {
 	if got := renderStartLimit([]string{a, b}); got != renderLimitBase+renderLimitPerInputByte<<21 {
 		t.Errorf("two 1 MiB files: %d", got)
 	}
-	for _, files := range [][]string{{a, "-"}, {filepath.Join(dir, "missing.yml")}, {dir}, {}} {
+	// A file the render refuses for its size gets no limit (nor prefault) from it.
+	huge := filepath.Join(dir, "huge.yml")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, load.MaxFileSize+1); err != nil {
+		t.Fatal(err)
+	}
+	for _, files := range [][]string{{a, "-"}, {filepath.Join(dir, "missing.yml")}, {dir}, {}, {a, huge}} {
 		if got := renderStartLimit(files); got != renderLimitMin {
 			t.Errorf("%q: %d, want the minimum", files, got)
 		}

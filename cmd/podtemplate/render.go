@@ -57,7 +57,7 @@ func runRender(ctx context.Context, a *app, opts *renderOptions) error {
 		}
 		topts.OutDir = filepath.Dir(abs)
 	}
-	res, err := renderStack(ctx, topts)
+	res, err := renderStack(ctx, topts, renderThenExit)
 	if err != nil {
 		return err
 	}

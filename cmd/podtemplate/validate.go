@@ -49,7 +49,7 @@ func runValidate(ctx context.Context, a *app, opts *validateOptions) error {
 		return err
 	}
 	topts.KeepGoing = true
-	res, err := renderStack(ctx, topts)
+	res, err := renderStack(ctx, topts, renderThenExit)
 	if opts.format.json() {
 		return validateJSON(a, res, err)
 	}

@@ -6,4 +6,4 @@ package prefault
 const bulkPopulate = false
 
 // populate does nothing here.
-func populate([]byte) bool { return false }
+func populate([]byte, int) bool { return false }

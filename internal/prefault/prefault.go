@@ -15,34 +15,62 @@ package prefault
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 )
 
-// MaxBytes bounds what Heap populates: memory the program may never use
+// maxBytes bounds what Heap allocates: memory the program may never use
 // counts in its resident size until it exits.
-const MaxBytes = 256 << 20
+const maxBytes = 256 << 20
 
 // minBytes is the least Heap populates; below it the collection Heap
 // runs costs more than the faults it saves.
 const minBytes = 4 << 20
 
-// Heap makes the Go heap hold about n bytes (at most MaxBytes) of memory
-// the kernel has backed, when it holds less: it allocates the missing
-// bytes, has the kernel populate them, and collects, which leaves them
-// free for the program's next allocations. It does nothing where the
-// system cannot populate memory in bulk, or where GODEBUG=disablethp=1
-// asks the runtime not to use huge pages.
-func Heap(n int64) {
-	n = min(n, MaxBytes)
+// refused is set once the kernel refused to populate memory: later calls
+// do nothing.
+var refused atomic.Bool
+
+// Heap has the Go heap hold about n bytes of memory the kernel has
+// backed, when it holds less, with spare bytes more above them advised
+// as huge pages: it allocates the missing and the spare bytes (at most
+// 256 MiB in all), has the kernel populate the first and mark all of
+// them as huge pages, and collects, which leaves them free for the
+// program's next allocations (lowest addresses first). The spare bytes
+// are for a heap that goes on growing: the runtime releases what it
+// holds above a memory limit (highest addresses first) at its next
+// collection, and memory grown into again after that faults in as huge
+// pages, one fault for each 2 MiB.
+//
+// Heap does nothing where the system cannot populate memory in bulk, or
+// where GODEBUG=disablethp=1 in the environment asks the runtime not to
+// use huge pages. The advice stays on the memory after Heap: a process
+// that goes on running for long with a smaller heap should not call it
+// (the kernel may keep released memory backed as huge pages).
+func Heap(n, spare int64) { heap(n, spare, maxBytes) }
+
+// heap is Heap with max the most it allocates; it reports whether it
+// populated memory.
+func heap(n, spare, max int64) bool {
 	missing := n - int64(backed())
-	if !bulkPopulate || missing < minBytes || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
-		return
+	if !bulkPopulate || refused.Load() || missing < minBytes || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		return false
 	}
-	b := make([]byte, missing)
-	populate(b)
+	missing = min(missing, max)
+	spare = min(spare, max-missing)
+	// Collecting before the memory is free would only mark it.
+	gcPercent := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(gcPercent)
+	b := make([]byte, missing+spare)
+	ok := populate(b, int(missing))
 	runtime.KeepAlive(b)
 	runtime.GC()
+	if !ok {
+		refused.Store(true)
+	}
+	return ok
 }
 
 // backed is the memory the runtime has mapped and not released to the

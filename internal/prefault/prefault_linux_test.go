@@ -1,7 +1,9 @@
 package prefault
 
 import (
+	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -13,7 +15,7 @@ func minorFaults(t *testing.T) int64 {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		t.Fatal(err)
 	}
-	return ru.Minflt
+	return int64(ru.Minflt)
 }
 
 // touchNew allocates n bytes in 64 KiB blocks, writes every page and
@@ -30,19 +32,29 @@ func touchNew(n int) [][]byte {
 	return blocks
 }
 
+// skipWithoutBulk skips where this system cannot populate memory in bulk.
+func skipWithoutBulk(t *testing.T) {
+	t.Helper()
+	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		t.Skip("GODEBUG=disablethp=1 turns Heap off")
+	}
+	probe := make([]byte, 8<<20)
+	if !populate(probe, len(probe)) {
+		t.Skip("this kernel cannot populate memory in bulk (MADV_POPULATE_WRITE needs Linux 5.14)")
+	}
+	runtime.KeepAlive(probe)
+}
+
 // TestHeapSavesFaults checks the point of Heap: the heap memory a program
 // allocates after it is already backed, so writing it takes a few page
 // faults instead of one per page. Without Heap, writing 32 MiB of new heap
 // takes about 8 000.
 func TestHeapSavesFaults(t *testing.T) {
-	probe := make([]byte, 8<<20)
-	if !populate(probe) {
-		t.Skip("this kernel cannot populate memory in bulk (MADV_POPULATE_WRITE needs Linux 5.14)")
-	}
-	runtime.KeepAlive(probe)
-
+	skipWithoutBulk(t)
 	before := backed()
-	Heap(int64(before) + 64<<20)
+	if !heap(int64(before)+64<<20, 0, maxBytes) {
+		t.Fatal("heap populated nothing")
+	}
 	if got := backed(); got < before+48<<20 {
 		t.Fatalf("after Heap(+64 MiB) the runtime holds %d MiB, had %d MiB", got>>20, before>>20)
 	}
@@ -56,8 +68,9 @@ func TestHeapSavesFaults(t *testing.T) {
 
 // TestHeapOnlyWhatIsMissing checks that Heap allocates nothing when the
 // runtime already holds the memory asked for (a second render in one
-// process), and never more than MaxBytes.
+// process), and never more than its bound.
 func TestHeapOnlyWhatIsMissing(t *testing.T) {
+	skipWithoutBulk(t)
 	allocated := func() uint64 {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
@@ -65,13 +78,16 @@ func TestHeapOnlyWhatIsMissing(t *testing.T) {
 	}
 	have := backed()
 	a := allocated()
-	Heap(int64(have) - 1<<20)
-	if got := allocated() - a; got >= minBytes {
-		t.Errorf("Heap of less than the runtime holds allocated %d bytes", got)
+	if heap(int64(have)-1<<20, 1<<20, maxBytes) {
+		t.Error("heap of less than the runtime holds populated memory")
 	}
+	if got := allocated() - a; got >= minBytes {
+		t.Errorf("heap of less than the runtime holds allocated %d bytes", got)
+	}
+	const bound = 16 << 20
 	a = allocated()
-	Heap(1 << 40)
-	if got := allocated() - a; got > MaxBytes {
-		t.Errorf("Heap(1 TiB) allocated %d MiB, more than MaxBytes", got>>20)
+	heap(1<<40, 1<<40, bound)
+	if got := allocated() - a; got > bound+1<<20 {
+		t.Errorf("heap(1 TiB) with a bound of 16 MiB allocated %d MiB", got>>20)
 	}
 }

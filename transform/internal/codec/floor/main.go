@@ -36,7 +36,7 @@ const floorPrefaultPerInputByte = 25
 
 func roundTrip(in, out string) error {
 	if st, err := os.Stat(in); err == nil {
-		prefault.Heap(floorPrefaultPerInputByte * st.Size())
+		prefault.Heap(floorPrefaultPerInputByte*st.Size(), 0)
 	}
 	data, err := os.ReadFile(in)
 	if err != nil {
