@@ -61,6 +61,8 @@ func init() {
 		"services.*.tmpfs":       mergeAsSequence,
 		"services.*.label_file":  mergeAsSequence,
 
+		"services.*.logging": mergeLogging,
+
 		"services.*.networks": mergeAsMapping,
 		"services.*.volumes":  mergeUnique(volumeTarget),
 		"services.*.secrets":  mergeUnique(fileRefKey),
@@ -90,20 +92,25 @@ func mergeNode(base, over *yaml.Node, path []string) *yaml.Node {
 	}
 	switch {
 	case base.Kind == yaml.MappingNode && over.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(over.Content); i += 2 {
-			k, v := over.Content[i], over.Content[i+1]
-			cur := yamlx.Get(base, k.Value)
-			if cur == nil {
-				base.Content = append(base.Content, k, v)
-				continue
-			}
-			yamlx.Set(base, k.Value, mergeNode(cur, v, append(path[:len(path):len(path)], k.Value)))
-		}
-		return base
+		return mergeMapping(base, over, path)
 	case base.Kind == yaml.SequenceNode && over.Kind == yaml.SequenceNode:
 		return appendUnique(base, over.Content)
 	}
 	return over
+}
+
+// mergeMapping merges mapping over into mapping base key by key.
+func mergeMapping(base, over *yaml.Node, path []string) *yaml.Node {
+	for i := 0; i+1 < len(over.Content); i += 2 {
+		k, v := over.Content[i], over.Content[i+1]
+		cur := yamlx.Get(base, k.Value)
+		if cur == nil {
+			base.Content = append(base.Content, k, v)
+			continue
+		}
+		yamlx.Set(base, k.Value, mergeNode(cur, v, append(path[:len(path):len(path)], k.Value)))
+	}
+	return base
 }
 
 func replace(_, over *yaml.Node, _ []string) *yaml.Node { return over }
@@ -150,6 +157,21 @@ func mergeAsMapping(base, over *yaml.Node, path []string) *yaml.Node {
 		yamlx.Set(b, k.Value, mergeNode(cur, v, append(path[:len(path):len(path)], k.Value)))
 	}
 	return b
+}
+
+// mergeLogging is docker's rule for a service's logging: with the same
+// driver (or either file naming none) the options merge key by key; a
+// different driver replaces the logging whole, options and all.
+func mergeLogging(base, over *yaml.Node, path []string) *yaml.Node {
+	if base.Kind != yaml.MappingNode || over.Kind != yaml.MappingNode {
+		return over
+	}
+	bd, _ := yamlx.Scalar(yamlx.Get(base, "driver"))
+	od, _ := yamlx.Scalar(yamlx.Get(over, "driver"))
+	if bd != "" && od != "" && bd != od {
+		return over
+	}
+	return mergeMapping(base, over, path)
 }
 
 // mergeKeyValue merges KEY=VALUE lists or mappings by key, keeping the

@@ -74,3 +74,39 @@ func TestOneFileKeptAsIs(t *testing.T) {
 		t.Error("a single file's tree was copied")
 	}
 }
+
+// TestLoggingRule merges logging as docker's merge does: another driver
+// replaces it whole, the same driver (or none named) merges the options.
+func TestLoggingRule(t *testing.T) {
+	base := `services:
+  a:
+    logging: {driver: json-file, options: {max-size: 10m}}
+  b:
+    logging: {driver: json-file, options: {max-size: 10m}}
+  c:
+    logging: {options: {max-size: 10m}}
+`
+	over := `services:
+  a:
+    logging: {driver: syslog}
+  b:
+    logging: {options: {max-file: "3"}}
+  c:
+    logging: {driver: journald, options: {tag: c}}
+`
+	out, err := yaml.Marshal(Files([]*yaml.Node{parse(t, base), parse(t, over)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `services:
+    a:
+        logging: {driver: syslog}
+    b:
+        logging: {driver: json-file, options: {max-size: 10m, max-file: "3"}}
+    c:
+        logging: {options: {max-size: 10m, tag: c}, driver: journald}
+`
+	if string(out) != want {
+		t.Errorf("merged:\n%s\nwant:\n%s", out, want)
+	}
+}
