@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker/cli/cli/compose/schema"
 	"github.com/podtemplate/podtemplate/transform/validation/internal/fastschema"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
@@ -90,7 +89,7 @@ func dedupe(n *yaml.Node, path []string, version string) {
 // version's schema requires to say its version).
 func accepts(version string, doc map[string]any) bool {
 	doc["version"] = version
-	return schema.Validate(doc, version) == nil
+	return schemaValid(doc, version)
 }
 
 func isTrue(n *yaml.Node) bool {
