@@ -186,8 +186,10 @@ func yamlError(name string, data []byte, err error) error {
 	switch {
 	case p.Column > 0:
 		return &diag.Error{File: name, Line: p.Line, Column: p.Column, Msg: "invalid YAML: " + p.Msg}
+	case p.Block:
+		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML in the block starting on or before this line: " + p.Msg}
 	case p.Line > 0:
-		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML in the block starting on this line: " + p.Msg}
+		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML: " + p.Msg}
 	}
 	return &diag.Error{File: name, Msg: "invalid YAML: " + p.Msg}
 }

@@ -18,12 +18,34 @@ type ErrorPlace struct {
 	// refused) has both; a syntax error ("yaml: line N: ...") has a Line;
 	// any other error neither.
 	Line, Column int
-	// Block is a parser error ("did not find expected ..."), whose line
-	// yaml.v3 counts from 0: Line is one more than the error says, the
-	// line of the block the parser was reading (or the last line, where
-	// the block runs to the end).
+	// Block is a parser error that names the block the parser was
+	// reading ("did not find expected key" and the like): Line is the
+	// line that block starts on or, where it starts on the first line, a
+	// later line (yaml.v3 then names the line of the problem, and the
+	// message cannot tell the two apart), at most the last line. So the
+	// block starts on or before Line.
 	Block bool
 	Msg   string // the message, without "yaml: " and "line N: "
+}
+
+// parserErrors are the messages of yaml.v3's parser (parserc.go), not
+// its scanner, whose line yaml.v3 counts from 0; the value tells whether
+// the line is that of the block the parser was reading (the error has a
+// "while parsing a ..." context) rather than the token it stopped at.
+// A scanner message may start the same way ("did not find expected
+// hexdecimal number"): its line is counted from 1.
+var parserErrors = map[string]bool{
+	"did not find expected <stream-start>":   false,
+	"did not find expected <document start>": false,
+	"found duplicate %YAML directive":        false,
+	"found incompatible YAML document":       false,
+	"found duplicate %TAG directive":         false,
+	"found undefined tag handle":             false,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
 }
 
 // yamlLine reads the line out of a yaml.v3 error message (compiled on
@@ -42,12 +64,10 @@ func PlaceError(data []byte, err error) ErrorPlace {
 	}
 	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		// yaml.v3 counts a parser error's line from 0 (scanner errors
-		// from 1); its parser messages are the "did not find expected" ones.
-		block := strings.HasPrefix(m[2], "did not find expected ")
-		if block {
-			// Past the last line when the block runs to the end of the
-			// text (the parser names the end then): the last line.
+		block, parser := parserErrors[m[2]]
+		if parser {
+			// Counted from 0. Past the last line when the parser stopped
+			// at the end of the text: the last line then.
 			line = min(line+1, bytes.Count(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))+1)
 		}
 		return ErrorPlace{Line: line, Block: block, Msg: m[2]}
