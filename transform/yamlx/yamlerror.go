@@ -2,13 +2,10 @@ package yamlx
 
 import (
 	"bytes"
-	"errors"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-
-	"gopkg.in/yaml.v3"
 )
 
 // ErrorPlace is where a yaml.v3 error places itself in the text it
@@ -53,14 +50,12 @@ var parserErrors = map[string]bool{
 var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // PlaceError reads where err, yaml.v3's error on data, places itself.
+// err is a syntax error from decoding into a yaml.Node (which never gives
+// a *yaml.TypeError).
 func PlaceError(data []byte, err error) ErrorPlace {
 	msg := err.Error()
 	if line, col, ok := ReaderErrorAt(data, msg); ok {
 		return ErrorPlace{Line: line, Column: col, Msg: strings.TrimPrefix(msg, "yaml: ")}
-	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
 	}
 	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
