@@ -178,12 +178,8 @@ func (o Options) args(cwd string) (map[string]any, error) {
 
 // argsYAMLError places a yaml.v3 syntax error in an args file.
 func argsYAMLError(name string, data []byte, err error) error {
-	p := yamlx.PlaceError(data, err)
-	switch {
-	case p.Column > 0:
+	if p := yamlx.PlaceError(data, err); p.Line > 0 {
 		return &diag.Error{File: name, Line: p.Line, Column: p.Column, Msg: "invalid YAML: " + p.Msg}
-	case p.Line > 0:
-		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML: " + p.Msg}
 	}
 	return &diag.Error{File: name, Msg: "invalid YAML", Err: err}
 }

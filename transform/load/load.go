@@ -183,15 +183,11 @@ func parsed(name, dir string, doc *yaml.Node) (*File, error) {
 // yamlError turns a yaml.v3 syntax error into a positioned diag.Error.
 func yamlError(name string, data []byte, err error) error {
 	p := yamlx.PlaceError(data, err)
-	switch {
-	case p.Column > 0:
-		return &diag.Error{File: name, Line: p.Line, Column: p.Column, Msg: "invalid YAML: " + p.Msg}
-	case p.Block:
-		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML in the block starting on or before this line: " + p.Msg}
-	case p.Line > 0:
-		return &diag.Error{File: name, Line: p.Line, Msg: "invalid YAML: " + p.Msg}
+	what := "invalid YAML: "
+	if p.Block {
+		what = "invalid YAML in the block starting on or before this line: "
 	}
-	return &diag.Error{File: name, Msg: "invalid YAML: " + p.Msg}
+	return &diag.Error{File: name, Line: p.Line, Column: p.Column, Msg: what + p.Msg}
 }
 
 // checkKeys rejects mappings with non-scalar or duplicate keys, which yaml.v3

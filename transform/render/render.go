@@ -486,19 +486,13 @@ func lazyRegexp(expr string) func() *regexp.Regexp {
 
 func outputError(name, out string, err error) error {
 	p := yamlx.PlaceError([]byte(out), err)
-	switch {
-	case p.Column > 0:
-		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s (line %d, column %d of the output)", p.Msg, p.Line, p.Column)}
-	case p.Line > 0:
-		lines := strings.Split(out, "\n")
-		line := p.Line
-		snippet := ""
-		if line >= 1 && line <= len(lines) {
-			snippet = fmt.Sprintf(" (line %d of the output: %q)", line, strings.TrimRight(lines[line-1], " "))
-		}
-		return &diag.Error{Template: name, Msg: fmt.Sprintf("rendered invalid YAML: %s%s", p.Msg, snippet)}
+	where := ""
+	if p.Column > 0 {
+		where = fmt.Sprintf(" (line %d, column %d of the output)", p.Line, p.Column)
+	} else if lines := strings.Split(out, "\n"); p.Line >= 1 && p.Line <= len(lines) {
+		where = fmt.Sprintf(" (line %d of the output: %q)", p.Line, strings.TrimRight(lines[p.Line-1], " "))
 	}
-	return &diag.Error{Template: name, Msg: "rendered invalid YAML: " + p.Msg}
+	return &diag.Error{Template: name, Msg: "rendered invalid YAML: " + p.Msg + where}
 }
 
 // execRe matches an execution error; the "executing" anchor finds the
