@@ -303,7 +303,7 @@ func (o *Output) Service(key, svc *yaml.Node) (*yaml.Node, error) {
 func (o *Output) Write(doc, root *yaml.Node) ([]byte, error) {
 	out, err := o.write(doc, root)
 	if err == nil && o.format != JSON && o.in != nil && o.in.BOM {
-		out = append([]byte("\xef\xbb\xbf"), out...)
+		out = append([]byte(yamlx.BOM), out...)
 	}
 	return out, err
 }

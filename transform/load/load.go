@@ -101,9 +101,9 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 		// A byte order mark (an editor's, on Windows) is no part of the
 		// YAML: parsed and kept without it, the text lines up with the
 		// positions the parsers give.
-		bom := bytes.HasPrefix(data, utf8BOM)
+		bom := bytes.HasPrefix(data, []byte(yamlx.BOM))
 		if bom {
-			data = data[len(utf8BOM):]
+			data = data[len(yamlx.BOM):]
 		}
 		f, err := Parse(name, dir, data)
 		if err != nil {
@@ -117,9 +117,6 @@ func Files(opts Options, warn func(string)) ([]*File, error) {
 	}
 	return files, interpolation.Err()
 }
-
-// utf8BOM is the UTF-8 byte order mark.
-var utf8BOM = []byte("\xef\xbb\xbf")
 
 func unwrapPathError(err error) error {
 	var pe *os.PathError

@@ -204,14 +204,13 @@ const smallMapping = 12
 
 // KeyIssue says what is wrong with mapping key k, or "".
 func KeyIssue(k *yaml.Node) string {
-	const bom = "\uFEFF"
 	if k.Kind != yaml.ScalarNode {
 		return fmt.Sprintf("mapping key is %s; expected a string", KindName(k))
 	}
 	// (A byte search first: it runs for every key, and ContainsRune
 	// encodes the rune on every call.)
-	if strings.IndexByte(k.Value, bom[0]) >= 0 && strings.Contains(k.Value, bom) {
-		return fmt.Sprintf("key %q holds a byte-order mark (U+FEFF), an invisible character, so it is not the key it looks like; remove it", strings.ReplaceAll(k.Value, "\uFEFF", ""))
+	if strings.IndexByte(k.Value, BOM[0]) >= 0 && strings.Contains(k.Value, BOM) {
+		return fmt.Sprintf("key %q holds a byte-order mark (U+FEFF), an invisible character, so it is not the key it looks like; remove it", strings.ReplaceAll(k.Value, BOM, ""))
 	}
 	return ""
 }

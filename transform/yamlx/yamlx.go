@@ -13,6 +13,9 @@ import (
 // MergeKey is the YAML merge key.
 const MergeKey = "<<"
 
+// BOM is the byte order mark (U+FEFF) in UTF-8: "\xef\xbb\xbf".
+const BOM = "\uFEFF"
+
 // Resolve follows aliases to the node they name.
 func Resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
