@@ -18,14 +18,14 @@ var readerErrors = []string{
 	"invalid Unicode character",
 }
 
-// ReaderErrorAt finds where in data the character that yaml.v3's reader
+// readerErrorAt finds where in data the character that yaml.v3's reader
 // refused (msg is its error message, with or without the "yaml: "
 // prefix) stands: the first byte that is not UTF-8 or a character YAML
 // does not allow (NUL and the other control characters but tab, line
 // feed and carriage return). It returns its 1-based line and column
 // (counted in characters) and false when msg is not such an error or the
 // input is not UTF-8 (a UTF-16 byte order mark).
-func ReaderErrorAt(data []byte, msg string) (line, col int, ok bool) {
+func readerErrorAt(data []byte, msg string) (line, col int, ok bool) {
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	known := false
 	for _, e := range readerErrors {

@@ -54,7 +54,7 @@ var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(
 // a *yaml.TypeError).
 func PlaceError(data []byte, err error) ErrorPlace {
 	msg := err.Error()
-	if line, col, ok := ReaderErrorAt(data, msg); ok {
+	if line, col, ok := readerErrorAt(data, msg); ok {
 		return ErrorPlace{Line: line, Column: col, Msg: strings.TrimPrefix(msg, "yaml: ")}
 	}
 	if m := yamlLine().FindStringSubmatch(msg); m != nil {

@@ -245,15 +245,15 @@ func TestReaderErrorAt(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%q parsed", tc.data)
 		}
-		line, col, ok := ReaderErrorAt([]byte(tc.data), err.Error())
+		line, col, ok := readerErrorAt([]byte(tc.data), err.Error())
 		if !ok || line != tc.line || col != tc.col {
 			t.Errorf("%q (%v): %d:%d %v, want %d:%d", tc.data, err, line, col, ok, tc.line, tc.col)
 		}
 	}
-	if _, _, ok := ReaderErrorAt([]byte("a: [\n"), "yaml: line 1: did not find expected node content"); ok {
+	if _, _, ok := readerErrorAt([]byte("a: [\n"), "yaml: line 1: did not find expected node content"); ok {
 		t.Error("a parser error was placed")
 	}
-	if _, _, ok := ReaderErrorAt([]byte("\xff\xfea\x00"), "yaml: control characters are not allowed"); ok {
+	if _, _, ok := readerErrorAt([]byte("\xff\xfea\x00"), "yaml: control characters are not allowed"); ok {
 		t.Error("a UTF-16 input was placed")
 	}
 }
