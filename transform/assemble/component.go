@@ -643,10 +643,16 @@ func duration(v *yaml.Node) (*yaml.Node, error) {
 	return v, nil
 }
 
+// integer reads an integer as podlike's controller would: an !!int as
+// YAML does (010 is octal, 8), a string's text in base 10.
 func integer(v *yaml.Node) (*yaml.Node, error) {
 	s, ok := yamlx.Scalar(v)
 	if ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if v = yamlx.Resolve(v); v.ShortTag() == "!!int" {
+			n, err = yamlx.IntValue(v)
+		}
+		if err == nil {
 			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(n, 10)}, nil
 		}
 	}

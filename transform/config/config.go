@@ -610,7 +610,13 @@ func (j *Job) decodeOptions() error {
 		if n == nil {
 			return false
 		}
+		// An !!int as YAML reads it (010 is octal, 8), a string in base 10.
 		v, err := strconv.Atoi(n.Value)
+		if n.ShortTag() == "!!int" {
+			var i int64
+			i, err = yamlx.IntValue(n)
+			v = int(i)
+		}
 		if err != nil {
 			errs.Add(pos.Errorf("%s must be a whole number, got %q", key, n.Value))
 			return true

@@ -455,6 +455,21 @@ func Value(n *yaml.Node) (any, error) {
 	return v, err
 }
 
+// IntValue reads an !!int scalar as yaml.v3 (and docker, and podlike's
+// yaml.v2) do: a leading zero makes it octal (YAML 1.1: 010 is 8), and
+// 0x10, 0o10 and 1_000 are integers too. Callers read the text of a
+// string scalar (a quoted or interpolated "010") their own way.
+func IntValue(n *yaml.Node) (int64, error) {
+	if !leadingZero(n.Value) {
+		if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	var i int64
+	err := n.Decode(&i)
+	return i, err
+}
+
 // leadingZero reports whether the integer s has a zero before other
 // digits (after its sign), as octal numbers are written in YAML 1.1.
 func leadingZero(s string) bool {

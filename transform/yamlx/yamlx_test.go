@@ -309,5 +309,8 @@ func TestValueIntegersAsYAMLv3(t *testing.T) {
 		if got != want["v"] {
 			t.Errorf("%s: Value gives %#v, yaml.v3 %#v", text, got, want["v"])
 		}
+		if i, err := IntValue(Get(Body(&doc), "v")); err != nil || int(i) != want["v"] {
+			t.Errorf("%s: IntValue gives %d, %v; yaml.v3 %#v", text, i, err, want["v"])
+		}
 	}
 }
