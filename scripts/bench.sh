@@ -9,7 +9,9 @@
 #    is found: $PODLIKE, /work/podlike-build/podlike or podlike on PATH;
 #    this repository never builds it);
 #  - a Go hello-world, for start-up (`podtemplate version`, a 10-service
-#    render).
+#    render), and the same hello-world linking every package podtemplate
+#    imports from other modules: the part of start-up its dependencies
+#    alone cost (printed for context; no goal is measured against it).
 # Prints median wall times and peak RSS, then every goal of the performance
 # issue with its measured ratio and "met" or "missed".
 # Usage: scripts/bench.sh [SIZES...]   (default: 1000 3000 10000 30000)
@@ -32,6 +34,19 @@ mkdir "$work/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$work/hello/main.go"
 printf 'module hello\n\ngo 1.24\n' >"$work/hello/go.mod"
 (cd "$work/hello" && GOWORK=off CGO_ENABLED=0 go build -trimpath -o "$work/hello-world" .)
+# The hello-world again, in a copy of this module (same versions), with a
+# blank import of each package the project's programs import from other
+# modules.
+mkdir "$work/deps-hello"
+sed 's|^module .*|module depshello|' go.mod >"$work/deps-hello/go.mod"
+cp go.sum "$work/deps-hello/"
+{
+	printf 'package main\n\nimport (\n\t"fmt"\n\n'
+	go list -deps -f '{{if and (not .Standard) (eq .Module.Path "'"$(go list -m)"'")}}{{range .Imports}}{{.}}{{"\n"}}{{end}}{{end}}' ./cmd/podtemplate |
+		sort -u | grep '^[^/]*\.[^/]*/' | grep -v "^$(go list -m)/" | sed 's|.*|\t_ "&"|'
+	printf ')\n\nfunc main() { fmt.Println("hello, world") }\n'
+} >"$work/deps-hello/main.go"
+(cd "$work/deps-hello" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$work/deps-hello-world" .)
 bench() { "$work/benchrun" "$@"; }
 
 have_docker=no
@@ -84,11 +99,14 @@ done
 
 go run ./scripts/benchgen "$work/n10" 10 >/dev/null
 read -r hello _ < <(bench -n 40 -warmup 3 -- "$work/hello-world")
+read -r deps_hello _ < <(bench -n 40 -warmup 3 -- "$work/deps-hello-world")
 read -r version _ < <(bench -n 40 -warmup 3 -- "$work/podtemplate" version)
 read -r small _ < <(bench -n 40 -warmup 3 -- "$work/podtemplate" render -c "$work/n10/stack.yml" -o "$work/n10/out.yml")
 printf 'start-up: Go hello-world %.1f ms, podtemplate version %.1f ms (%sx), 10-service render %.1f ms (%sx)\n' \
 	"$(awk -v s="$hello" 'BEGIN {print s*1000}')" "$(awk -v s="$version" 'BEGIN {print s*1000}')" "$(ratio "$version" "$hello")" \
 	"$(awk -v s="$small" 'BEGIN {print s*1000}')" "$(ratio "$small" "$hello")"
+printf 'start-up context: the hello-world linking podtemplate'"'"'s dependencies %.1f ms (%sx the hello-world; podtemplate version %sx of it)\n' \
+	"$(awk -v s="$deps_hello" 'BEGIN {print s*1000}')" "$(ratio "$deps_hello" "$hello")" "$(ratio "$version" "$deps_hello")"
 
 # goal NAME VALUE LIMIT: prints the goal with "met" or "missed" ("-" when
 # not measured in this run).

@@ -20,6 +20,10 @@ import (
 	"syscall"
 	"time"
 
+	// Before the dependencies' initialisers: they fault in most of a
+	// start-up's memory (package startup).
+	_ "github.com/podtemplate/podtemplate/internal/prefault/startup"
+
 	"github.com/podtemplate/podtemplate/internal/fileio"
 	"github.com/podtemplate/podtemplate/transform/diag"
 	"github.com/podtemplate/podtemplate/transform/inputs"

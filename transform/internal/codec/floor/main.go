@@ -12,6 +12,8 @@ import (
 	"os"
 
 	"github.com/podtemplate/podtemplate/internal/prefault"
+	// The same start-up as podtemplate's (see roundTrip).
+	_ "github.com/podtemplate/podtemplate/internal/prefault/startup"
 	"github.com/podtemplate/podtemplate/transform/internal/codec"
 	"github.com/podtemplate/podtemplate/transform/yamlx"
 	"gopkg.in/yaml.v3"
