@@ -85,24 +85,28 @@ type mapping struct{ lo, hi uintptr }
 func (m mapping) contains(p uintptr) bool { return m.lo <= p && p < m.hi }
 
 // mappings yields the address ranges of /proc/self/maps's lines
-// ("lo-hi perms ...", in hexadecimal).
+// ("lo-hi perms ...", in hexadecimal); a last line without its newline,
+// cut by a full buffer, is left out.
 func mappings(maps []byte) func(yield func(mapping) bool) {
 	return func(yield func(mapping) bool) {
-		for len(maps) > 0 {
+		for {
+			end := 0
+			for end < len(maps) && maps[end] != '\n' {
+				end++
+			}
+			if end == len(maps) {
+				return
+			}
+			line := maps[:end]
+			maps = maps[end+1:]
 			var m mapping
 			i := 0
-			for ; i < len(maps) && maps[i] != '-'; i++ {
-				m.lo = m.lo<<4 | hexDigit(maps[i])
+			for ; i < len(line) && line[i] != '-'; i++ {
+				m.lo = m.lo<<4 | hexDigit(line[i])
 			}
-			for i++; i < len(maps) && maps[i] != ' '; i++ {
-				m.hi = m.hi<<4 | hexDigit(maps[i])
+			for i++; i < len(line) && line[i] != ' '; i++ {
+				m.hi = m.hi<<4 | hexDigit(line[i])
 			}
-			for ; i < len(maps) && maps[i] != '\n'; i++ {
-			}
-			if i < len(maps) {
-				i++
-			}
-			maps = maps[i:]
 			if !yield(m) {
 				return
 			}

@@ -3,7 +3,10 @@ package startup
 import (
 	"bufio"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,7 +83,7 @@ func TestPopulateAdvice(t *testing.T) {
 1eba25c00000-1eba26000000 rw-p 00000000 00:00 0
 1eba26000000-1eba26400000 rw-p 00000000 00:00 0
 7ffef50b6000-7ffef50d7000 rw-p 00000000 00:00 0                          [stack]
-`)
+7ffef50d8000-7fff`)
 	type advice struct{ addr, n, advice uintptr }
 	for _, c := range []struct {
 		name       string
@@ -98,6 +101,7 @@ func TestPopulateAdvice(t *testing.T) {
 			{0x1eba25e00000, 2 << 20, madvPopulateWrite},
 		}},
 		{"addresses in no mapping: nothing", 0x300000, 0x1000, nil},
+		{"a line cut short is left out", 0x300000, 0x7ffef50d8010, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []advice
@@ -134,6 +138,30 @@ func TestContainsWord(t *testing.T) {
 	} {
 		if got := containsWord(c.s, "disablethp=1"); got != c.want {
 			t.Errorf("containsWord(%q) = %v, want %v", c.s, got, c.want)
+		}
+	}
+}
+
+// TestImportsSyscallAlone keeps the initialiser ahead of the
+// dependencies': each package imported here initialises first, with
+// everything it imports in turn (bytes would bring unicode's tables).
+func TestImportsSyscallAlone(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if path := strings.Trim(imp.Path.Value, `"`); path != "syscall" && path != "unsafe" {
+				t.Errorf("%s imports %s", name, path)
+			}
 		}
 	}
 }
