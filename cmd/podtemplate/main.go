@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
-	// Before the dependencies' initialisers: they fault in most of a
-	// start-up's memory (package startup).
+	// Its initialiser runs before the dependencies' (it imports syscall
+	// alone), which fault in most of a start-up's memory.
 	_ "github.com/podtemplate/podtemplate/internal/prefault/startup"
 
 	"github.com/podtemplate/podtemplate/internal/fileio"

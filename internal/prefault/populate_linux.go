@@ -1,14 +1,9 @@
 package prefault
 
 import (
-	"syscall"
 	"unsafe"
-)
 
-const (
-	hugePageBytes     = 2 << 20
-	madvHugePage      = 14 // MADV_HUGEPAGE
-	madvPopulateWrite = 23 // MADV_POPULATE_WRITE, Linux 5.14 and later
+	"github.com/podtemplate/podtemplate/internal/prefault/madv"
 )
 
 // bulkPopulate tells whether populate may populate memory.
@@ -29,16 +24,9 @@ func populate(b []byte, n int) bool {
 	}
 	// Without huge pages the populated memory is still cheaper than
 	// faulting it in, so a refusal here is not an error.
-	madvise(start, end-start, madvHugePage)
-	return madvise(start, filled-start, madvPopulateWrite) == nil
+	madv.Advise(start, end-start, madv.HugePage)
+	return madv.Advise(start, filled-start, madv.PopulateWrite) == nil
 }
 
-func alignUp(p uintptr) uintptr   { return alignDown(p + hugePageBytes - 1) }
-func alignDown(p uintptr) uintptr { return p &^ (hugePageBytes - 1) }
-
-func madvise(addr, n uintptr, advice int) error {
-	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, n, uintptr(advice)); errno != 0 {
-		return errno
-	}
-	return nil
-}
+func alignUp(p uintptr) uintptr   { return alignDown(p + madv.HugePageBytes - 1) }
+func alignDown(p uintptr) uintptr { return p &^ (madv.HugePageBytes - 1) }

@@ -13,12 +13,12 @@
 package prefault
 
 import (
-	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strings"
 	"sync/atomic"
+
+	"github.com/podtemplate/podtemplate/internal/prefault/madv"
 )
 
 // maxBytes bounds what Heap allocates: memory the program may never use
@@ -59,7 +59,7 @@ func Heap(n, spare int64) { heap(n, spare, maxBytes) }
 // populated memory.
 func heap(n, spare, max int64) bool {
 	missing := n - int64(backed())
-	if !bulkPopulate || refused.Load() || missing < minBytes || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if !bulkPopulate || refused.Load() || missing < minBytes || !madv.HugePagesAllowed() {
 		return false
 	}
 	missing = min(missing, max)

@@ -1,11 +1,11 @@
 package prefault
 
 import (
-	"os"
 	"runtime"
-	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/podtemplate/podtemplate/internal/prefault/madv"
 )
 
 // minorFaults is the process's count of page faults served without I/O.
@@ -35,7 +35,7 @@ func touchNew(n int) [][]byte {
 // skipWithoutBulk skips where this system cannot populate memory in bulk.
 func skipWithoutBulk(t *testing.T) {
 	t.Helper()
-	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if !madv.HugePagesAllowed() {
 		t.Skip("GODEBUG=disablethp=1 turns Heap off")
 	}
 	probe := make([]byte, 8<<20)

@@ -3,15 +3,13 @@ package startup
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/podtemplate/podtemplate/internal/prefault/madv"
 )
 
-const (
-	hugePageBytes     = 2 << 20
-	heapBytes         = 2 * hugePageBytes
-	madvHugePage      = 14 // MADV_HUGEPAGE
-	madvPopulateRead  = 22 // MADV_POPULATE_READ, Linux 5.14 and later
-	madvPopulateWrite = 23 // MADV_POPULATE_WRITE, Linux 5.14 and later
-)
+// heapBytes is the most of the heap populated: what the initialisers of
+// podtemplate's dependencies allocate (about 1.5 MiB) and some.
+const heapBytes = 2 * madv.HugePageBytes
 
 // mapsBufferBytes holds /proc/self/maps at start-up: a Go program has a
 // few dozen mappings then, about 100 bytes each.
@@ -21,30 +19,33 @@ const mapsBufferBytes = 16 << 10
 var firstHeapObject *[16]byte
 
 func init() {
-	if godebug, _ := syscall.Getenv("GODEBUG"); containsWord(godebug, "disablethp=1") {
-		return
-	}
 	firstHeapObject = new([16]byte)
 	var buf [mapsBufferBytes]byte
-	populate(readMaps(buf[:]), codeAddress(), uintptr(unsafe.Pointer(firstHeapObject)), madvise)
+	populate(readMaps(buf[:]), codeAddress(), uintptr(unsafe.Pointer(firstHeapObject)), madv.HugePagesAllowed(), advise)
 }
 
 // populate gives advice on the mappings listed in maps (/proc/self/maps's
 // text): the kernel is to populate the one holding the machine code at
-// code, and 4 MiB of the one holding the heap object at heap, from the
-// huge page holding it, as huge pages.
-func populate(maps []byte, code, heap uintptr, advise func(addr, n, advice uintptr)) {
+// code, and the one holding the heap object at heap from the huge page
+// holding it, up to heapBytes, as huge pages where hugePages allows.
+//
+// The heap grows upwards from its first objects (Go 1.26 starts it at a
+// random page of its first mapping), into mappings the runtime makes
+// later, which cannot be populated beforehand: so 2-4 MiB are populated
+// ahead of the first object when it lies low in its mapping, less when it
+// lies high.
+func populate(maps []byte, code, heap uintptr, hugePages bool, advise func(addr, n, advice uintptr)) {
 	for m := range mappings(maps) {
 		switch {
 		case m.contains(code):
-			advise(m.lo, m.hi-m.lo, madvPopulateRead)
+			advise(m.lo, m.hi-m.lo, madv.PopulateRead)
 		case m.contains(heap):
-			// The heap grows upwards from its first object; 4 MiB hold
-			// what the initialisers allocate.
-			lo := max(m.lo, heap&^(hugePageBytes-1))
+			lo := max(m.lo, heap&^(madv.HugePageBytes-1))
 			hi := min(m.hi, lo+heapBytes)
-			advise(lo, hi-lo, madvHugePage)
-			advise(lo, hi-lo, madvPopulateWrite)
+			if hugePages {
+				advise(lo, hi-lo, madv.HugePage)
+			}
+			advise(lo, hi-lo, madv.PopulateWrite)
 		}
 	}
 }
@@ -56,11 +57,10 @@ func codeAddress() uintptr {
 	return **(**uintptr)(unsafe.Pointer(&f))
 }
 
-func madvise(addr, n, advice uintptr) {
-	// A kernel without the advice (before 5.14) refuses it: the program
-	// then faults the memory in, as it would without this package.
-	syscall.Syscall(syscall.SYS_MADVISE, addr, n, advice)
-}
+// advise is madv.Advise for populate: a kernel without the advice (before
+// 5.14) refuses it, and the program then faults the memory in, as it
+// would without this package.
+func advise(addr, n, advice uintptr) { _ = madv.Advise(addr, n, advice) }
 
 // readMaps reads /proc/self/maps into buf, as much as fits.
 func readMaps(buf []byte) []byte {
@@ -122,22 +122,4 @@ func hexDigit(c byte) uintptr {
 		return uintptr(c-'a') + 10
 	}
 	return 0
-}
-
-// containsWord tells whether the comma-separated list s holds w.
-func containsWord(s, w string) bool {
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != ',' {
-			i++
-		}
-		if s[:i] == w {
-			return true
-		}
-		if i == len(s) {
-			break
-		}
-		s = s[i+1:]
-	}
-	return false
 }

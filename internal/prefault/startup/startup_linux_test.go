@@ -12,54 +12,51 @@ import (
 	"syscall"
 	"testing"
 	"unsafe"
+
+	"github.com/podtemplate/podtemplate/internal/prefault/madv"
 )
 
-// smapsEntry is one mapping of /proc/self/smaps, with its sizes in KiB.
+// smapsEntry is one mapping of /proc/self/smaps: its range, permissions
+// and sizes in KiB.
 type smapsEntry struct {
 	lo, hi uintptr
+	perms  string
 	kib    map[string]int
 }
 
-func readSmaps(t *testing.T) []smapsEntry {
+func entryOf(t *testing.T, p uintptr) smapsEntry {
 	t.Helper()
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		t.Skipf("no /proc/self/smaps: %v", err)
 	}
 	defer f.Close()
-	var entries []smapsEntry
+	var e *smapsEntry
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
-		if len(fields) == 0 {
+		if len(fields) >= 2 && !strings.HasSuffix(fields[0], ":") {
+			if e != nil {
+				break
+			}
+			lo, hi, _ := strings.Cut(fields[0], "-")
+			l, err1 := strconv.ParseUint(lo, 16, 64)
+			h, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 == nil && err2 == nil && uintptr(l) <= p && p < uintptr(h) {
+				e = &smapsEntry{lo: uintptr(l), hi: uintptr(h), perms: fields[1], kib: map[string]int{}}
+			}
 			continue
 		}
-		if r := strings.SplitN(fields[0], "-", 2); len(r) == 2 && !strings.HasSuffix(fields[0], ":") {
-			lo, err1 := strconv.ParseUint(r[0], 16, 64)
-			hi, err2 := strconv.ParseUint(r[1], 16, 64)
-			if err1 == nil && err2 == nil {
-				entries = append(entries, smapsEntry{lo: uintptr(lo), hi: uintptr(hi), kib: map[string]int{}})
-				continue
-			}
-		}
-		if len(entries) > 0 && len(fields) >= 2 && strings.HasSuffix(fields[0], ":") {
+		if e != nil && len(fields) >= 2 {
 			if n, err := strconv.Atoi(fields[1]); err == nil {
-				entries[len(entries)-1].kib[strings.TrimSuffix(fields[0], ":")] = n
+				e.kib[strings.TrimSuffix(fields[0], ":")] = n
 			}
 		}
 	}
-	return entries
-}
-
-func entryOf(t *testing.T, p uintptr) smapsEntry {
-	t.Helper()
-	for _, e := range readSmaps(t) {
-		if e.lo <= p && p < e.hi {
-			return e
-		}
+	if e == nil {
+		t.Fatalf("no mapping holds %#x", p)
 	}
-	t.Fatalf("no mapping holds %#x", p)
-	return smapsEntry{}
+	return *e
 }
 
 // skipWithoutPopulate skips where the kernel cannot populate in bulk
@@ -71,41 +68,46 @@ func skipWithoutPopulate(t *testing.T) {
 		t.Skip(err)
 	}
 	defer syscall.Munmap(b)
-	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(&b[0])), 4096, madvPopulateWrite); errno != 0 {
-		t.Skipf("the kernel cannot populate memory in bulk: %v", errno)
+	if err := madv.Advise(uintptr(unsafe.Pointer(&b[0])), 4096, madv.PopulateWrite); err != nil {
+		t.Skipf("the kernel cannot populate memory in bulk: %v", err)
 	}
 }
 
 func TestPopulateAdvice(t *testing.T) {
 	maps := []byte(`00400000-00af8000 r-xp 00000000 fe:00 9986209                            /usr/bin/podtemplate
 00af8000-01297000 r--p 006f8000 fe:00 9986209                            /usr/bin/podtemplate
-1eba24000000-1eba25c00000 ---p 00000000 00:00 0
-1eba25c00000-1eba26000000 rw-p 00000000 00:00 0
-1eba26000000-1eba26400000 rw-p 00000000 00:00 0
-7ffef50b6000-7ffef50d7000 rw-p 00000000 00:00 0                          [stack]
-7ffef50d8000-7fff`)
+24000000-25c00000 ---p 00000000 00:00 0
+25c00000-26000000 rw-p 00000000 00:00 0
+26000000-26400000 rw-p 00000000 00:00 0
+7ffe0000-7fff0000 rw-p 00000000 00:00 0                          [stack]
+7fff1000-7fff`)
 	type advice struct{ addr, n, advice uintptr }
 	for _, c := range []struct {
 		name       string
 		code, heap uintptr
+		hugePages  bool
 		want       []advice
 	}{
-		{"heap near its mapping's start", 0x4a0000, 0x1eba25c81230, []advice{
-			{0x400000, 0x6f8000, madvPopulateRead},
-			{0x1eba25c00000, 4 << 20, madvHugePage},
-			{0x1eba25c00000, 4 << 20, madvPopulateWrite},
+		{"heap low in its mapping: 4 MiB from its huge page", 0x4a0000, 0x25c81230, true, []advice{
+			{0x400000, 0x6f8000, madv.PopulateRead},
+			{0x25c00000, 4 << 20, madv.HugePage},
+			{0x25c00000, 4 << 20, madv.PopulateWrite},
 		}},
-		{"heap near its mapping's end: up to the end", 0x400000, 0x1eba25e00010, []advice{
-			{0x400000, 0x6f8000, madvPopulateRead},
-			{0x1eba25e00000, 2 << 20, madvHugePage},
-			{0x1eba25e00000, 2 << 20, madvPopulateWrite},
+		{"heap high in its mapping: up to the mapping's end", 0x400000, 0x25e00010, true, []advice{
+			{0x400000, 0x6f8000, madv.PopulateRead},
+			{0x25e00000, 2 << 20, madv.HugePage},
+			{0x25e00000, 2 << 20, madv.PopulateWrite},
 		}},
-		{"addresses in no mapping: nothing", 0x300000, 0x1000, nil},
-		{"a line cut short is left out", 0x300000, 0x7ffef50d8010, nil},
+		{"GODEBUG=disablethp=1: no huge pages", 0x400000, 0x25c81230, false, []advice{
+			{0x400000, 0x6f8000, madv.PopulateRead},
+			{0x25c00000, 4 << 20, madv.PopulateWrite},
+		}},
+		{"addresses in no mapping: nothing", 0x300000, 0x1000, true, nil},
+		{"a line cut short is left out", 0x300000, 0x7fff1010, true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []advice
-			populate(maps, c.code, c.heap, func(addr, n, a uintptr) { got = append(got, advice{addr, n, a}) })
+			populate(maps, c.code, c.heap, c.hugePages, func(addr, n, a uintptr) { got = append(got, advice{addr, n, a}) })
 			if fmt.Sprint(got) != fmt.Sprint(c.want) {
 				t.Errorf("advice %x, want %x", got, c.want)
 			}
@@ -113,32 +115,22 @@ func TestPopulateAdvice(t *testing.T) {
 	}
 }
 
-func TestHeapStartIsPopulated(t *testing.T) {
-	skipWithoutPopulate(t)
-	heap := uintptr(unsafe.Pointer(firstHeapObject))
-	lo := heap &^ (hugePageBytes - 1)
-	e := entryOf(t, heap)
-	want := (min(e.hi, lo+heapBytes) - max(lo, e.lo)) >> 10
-	if rss := e.kib["Rss"]; rss < int(want) {
-		t.Errorf("heap mapping %#x-%#x: %d KiB resident, want at least the %d KiB populated at start", e.lo, e.hi, rss, want)
+func TestCodeAddressIsMachineCode(t *testing.T) {
+	if e := entryOf(t, codeAddress()); !strings.Contains(e.perms, "x") {
+		t.Errorf("codeAddress %#x is in %#x-%#x %s, not in executable code", codeAddress(), e.lo, e.hi, e.perms)
 	}
 }
 
-func TestContainsWord(t *testing.T) {
-	for _, c := range []struct {
-		s    string
-		want bool
-	}{
-		{"disablethp=1", true},
-		{"gctrace=1,disablethp=1", true},
-		{"disablethp=1,gctrace=1", true},
-		{"disablethp=10", false},
-		{"xdisablethp=1", false},
-		{"", false},
-	} {
-		if got := containsWord(c.s, "disablethp=1"); got != c.want {
-			t.Errorf("containsWord(%q) = %v, want %v", c.s, got, c.want)
-		}
+func TestHeapStartIsPopulated(t *testing.T) {
+	skipWithoutPopulate(t)
+	heap := uintptr(unsafe.Pointer(firstHeapObject))
+	e := entryOf(t, heap)
+	lo := max(e.lo, heap&^(madv.HugePageBytes-1))
+	want := (min(e.hi, lo+heapBytes) - lo) >> 10
+	// Without the initialiser the test has touched a few hundred KiB of
+	// it by now.
+	if rss := e.kib["Rss"]; rss < int(want) {
+		t.Errorf("heap mapping %#x-%#x: %d KiB resident, want at least the %d KiB populated at start", e.lo, e.hi, rss, want)
 	}
 }
 
@@ -146,21 +138,25 @@ func TestContainsWord(t *testing.T) {
 // dependencies': each package imported here initialises first, with
 // everything it imports in turn (bytes would bring unicode's tables).
 func TestImportsSyscallAlone(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+	for _, dir := range []string{".", "../madv"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, imp := range f.Imports {
-			if path := strings.Trim(imp.Path.Value, `"`); path != "syscall" && path != "unsafe" {
-				t.Errorf("%s imports %s", name, path)
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				switch path := strings.Trim(imp.Path.Value, `"`); path {
+				case "syscall", "unsafe", "github.com/podtemplate/podtemplate/internal/prefault/madv":
+				default:
+					t.Errorf("%s imports %s", name, path)
+				}
 			}
 		}
 	}
