@@ -2,6 +2,7 @@ package yamlx
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -63,7 +64,8 @@ func CheckAliases(n *yaml.Node) *AliasError {
 	}
 	const (
 		active = -1 // on the current path
-		limit  = 1 << 40
+		// Sums of two counts stay below MaxInt on 32-bit systems too.
+		limit = min(1<<40, math.MaxInt>>2)
 	)
 	type extent struct{ nodes, bytes int }
 	sizes := map[*yaml.Node]extent{} // finished nodes: expanded size; active
