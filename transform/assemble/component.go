@@ -648,9 +648,12 @@ func duration(v *yaml.Node) (*yaml.Node, error) {
 func integer(v *yaml.Node) (*yaml.Node, error) {
 	s, ok := yamlx.Scalar(v)
 	if ok {
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		var n int64
+		var err error
 		if v = yamlx.Resolve(v); v.ShortTag() == "!!int" {
 			n, err = yamlx.IntValue(v)
+		} else {
+			n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		}
 		if err == nil {
 			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(n, 10)}, nil

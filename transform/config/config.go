@@ -611,11 +611,14 @@ func (j *Job) decodeOptions() error {
 			return false
 		}
 		// An !!int as YAML reads it (010 is octal, 8), a string in base 10.
-		v, err := strconv.Atoi(n.Value)
+		var v int
+		var err error
 		if n.ShortTag() == "!!int" {
 			var i int64
 			i, err = yamlx.IntValue(n)
 			v = int(i)
+		} else {
+			v, err = strconv.Atoi(n.Value)
 		}
 		if err != nil {
 			errs.Add(pos.Errorf("%s must be a whole number, got %q", key, n.Value))

@@ -441,12 +441,9 @@ func Value(n *yaml.Node) (any, error) {
 				return false, nil
 			}
 		case "!!int":
-			// Decimal digits only: yaml.v3 (and docker) read a leading
-			// zero as octal (mode: 0400 is 256), which base 10 would not.
-			if !leadingZero(n.Value) {
-				if i, err := strconv.ParseInt(n.Value, 10, 0); err == nil {
-					return int(i), nil
-				}
+			// As yaml.v3 (and docker) read it: mode: 0400 is 256.
+			if i, err := IntValue(n); err == nil && int64(int(i)) == i {
+				return int(i), nil
 			}
 		}
 	}
